@@ -1,0 +1,63 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they use.
+SHELL := /bin/bash
+PYTHON ?= python3
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python) $(shell command -v python3.10))
+VENV := .venv
+RASA_VENV := .venv-rasa
+RASA := $(RASA_VENV)/bin/rasa
+MODEL := models/integrity.tar.gz
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+RASA_DATA := nlu stories
+TRAINING_INPUTS := config.yml domain.yml $(wildcard nlu/*.yml stories/*.yml)
+
+.PHONY: run test lint validate shell model envs bench nlu-eval clean
+
+run: envs $(MODEL)
+	$(VENV)/bin/python -m devtools.stack
+
+test: envs $(MODEL)
+	$(VENV)/bin/ruff check .
+	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --fail-on-warnings
+	$(VENV)/bin/pytest -q
+
+shell: envs $(MODEL)
+	$(VENV)/bin/python -m bot.terminal --url http://127.0.0.1:$(RASA_PORT)
+
+envs: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: requirements/main.lock
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements/main.lock
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it with pyenv (pyenv install 3.10)" >&2; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.lock
+	touch $@
+
+model: $(MODEL)
+
+# Trains only when the training data, domain or pipeline changed.
+$(MODEL): $(TRAINING_INPUTS) $(RASA_VENV)/.installed
+	$(RASA) train --data $(RASA_DATA) --domain domain.yml --config config.yml --out models \
+		--fixed-model-name integrity --quiet
+	touch $@
+
+nlu-eval: envs
+	$(VENV)/bin/python -m experiments.nlu_eval
+
+bench: envs $(MODEL)
+	$(VENV)/bin/python -m benchmarks.run
+
+clean:
+	rm -rf models results .pytest_cache

@@ -1,0 +1,58 @@
+"""Rasa custom actions that answer a turn through the shared routing (integrity.routing.decide)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from integrity.errors import DataFileError
+from integrity.profiles import get_profile
+from integrity.routing import Decision, decide
+
+logger = logging.getLogger(__name__)
+
+
+def profile_id(tracker: Tracker) -> str | None:
+    """Profile from the message metadata (channel), else the slot, else the server default."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("profile") or tracker.get_slot("profile")
+
+
+def send(decision: Decision, dispatcher: CollectingDispatcher) -> None:
+    for message in decision.messages:
+        buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+        dispatcher.utter_message(text=message.text, buttons=buttons or None)
+
+
+def slot_events(decision: Decision, profile: str) -> list[EventType]:
+    return [
+        SlotSet("profile", profile),
+        SlotSet("pending_route", decision.pending_route),
+        SlotSet("last_route", decision.route),
+    ]
+
+
+class ActionRoute(Action):
+    """Answer what the user asked: topic answer, actor, clarifying question, emergency, fallback."""
+
+    def name(self) -> str:
+        return "action_route"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            profile = get_profile(profile_id(tracker))
+        except DataFileError as exc:
+            logger.error("Cannot load organisation profile: %s", exc)
+            profile = get_profile(None)
+        decision = decide(tracker.latest_message, profile,
+                          pending_route=tracker.get_slot("pending_route"),
+                          last_route=tracker.get_slot("last_route"))
+        logger.info("route=%s topic=%s fallback=%s confidence=%.2f",
+                    decision.route, decision.topic, decision.fallback, decision.confidence)
+        send(decision, dispatcher)
+        return slot_events(decision, profile.id)

@@ -1,0 +1,123 @@
+"""Start the real servers on localhost: the action server (this venv) and the Rasa server (.venv-rasa).
+
+Used by `make run` (`python -m devtools.stack`), the end-to-end tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bot.wait_ready import wait_ready
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "models" / "integrity.tar.gz"
+RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def rasa_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    rasa_url: str
+    actions_url: str
+    rasa_log: Path
+    actions_log: Path
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        payload: dict = {"sender": sender, "message": text}
+        if metadata:
+            payload["metadata"] = metadata
+        response = httpx.post(self.webhook, json=payload, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
+                  startup_timeout: float = 240) -> Iterator[Stack]:
+    if not MODEL.is_file() or not RASA.exists():
+        raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    rasa_port, actions_port = rasa_port or free_port(), actions_port or free_port()
+    env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", SANIC_HOST="127.0.0.1")
+    actions_log, rasa_log = log_dir / "actions.log", log_dir / "rasa.log"
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        cwd=REPO, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT)
+    rasa = subprocess.Popen(
+        [str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(rasa_port),
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=REPO, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", rasa_log, actions_log)
+        missing = wait_ready([f"{stack.actions_url}/health", f"{stack.rasa_url}/"], timeout=startup_timeout)
+        if missing:
+            raise StackError(f"servers did not start: {missing}; see {rasa_log} and {actions_log}")
+        yield stack
+    finally:
+        _stop(rasa)
+        _stop(actions)
+
+
+def main() -> int:
+    rasa_port = int(os.environ.get("RASA_PORT", "5005"))
+    actions_port = int(os.environ.get("ACTIONS_PORT", "5055"))
+    print("Starting the action server and the Rasa server (logs in var/log/) ...", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        with running_stack(REPO / "var" / "log", rasa_port, actions_port) as stack:
+            print(f"""
+  Integrity assistant is running on localhost:
+    Rasa REST channel : {stack.webhook}
+    Action server     : {stack.actions_url}/webhook
+  Chat in a terminal  : make shell   (in another terminal)
+  Stop                : Ctrl-C
+""", flush=True)
+            signal.pause()
+    except StackError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

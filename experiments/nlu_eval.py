@@ -1,0 +1,108 @@
+"""Compare NLU pipelines: training time and peak memory, held-out accuracy, k-fold cross-validation.
+
+    python -m experiments.nlu_eval [--folds 3] [--skip-cv] [CONFIG ...]
+
+Defaults to config.yml and experiments/pipelines/*.yml. Writes results/nlu-eval/<name>/ and prints a
+Markdown table (paste it into docs/nlu.md with the date and the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+HOLDOUT = "tests/data/nlu_holdout.yml"
+ENV = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "RASA_TELEMETRY_ENABLED": "false",
+       "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+
+
+@dataclass
+class Result:
+    name: str
+    train_seconds: float
+    peak_mb: float
+    holdout_accuracy: float
+    holdout_macro_f1: float
+    emergency_misses: int
+    cv_accuracy: float | None
+    cv_macro_f1: float | None
+
+
+def run_measured(args: list[str], log: Path) -> tuple[float, float]:
+    """Run a command; return wall seconds and the peak resident memory of the process in MB."""
+    start = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(args, cwd=REPO, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"command failed, see {log}: {' '.join(args)}")
+    return time.monotonic() - start, usage.ru_maxrss / 1024
+
+
+def report(directory: Path) -> tuple[float, float, list[dict]]:
+    data = json.loads((directory / "intent_report.json").read_text())
+    errors_path = directory / "intent_errors.json"
+    errors = json.loads(errors_path.read_text()) if errors_path.exists() else []
+    return data["accuracy"], data["macro avg"]["f1-score"], errors
+
+
+def evaluate(config: Path, folds: int, skip_cv: bool) -> Result:
+    name = "config.yml (chosen)" if config.name == "config.yml" else config.stem
+    out = REPO / "results" / "nlu-eval" / config.stem
+    out.mkdir(parents=True, exist_ok=True)
+    seconds, peak = run_measured(
+        [str(RASA), "train", "nlu", "-c", str(config), "--nlu", "nlu", "--out", str(out),
+         "--fixed-model-name", "model"], out / "train.log")
+    run_measured([str(RASA), "test", "nlu", "-m", str(out / "model.tar.gz"), "--nlu", HOLDOUT,
+                  "--out", str(out / "holdout")], out / "holdout.log")
+    accuracy, macro_f1, errors = report(out / "holdout")
+    emergency_misses = sum(1 for e in errors if e["intent"].startswith("noodsituatie")
+                           and not e["intent_prediction"]["name"].startswith("noodsituatie"))
+    cv_accuracy = cv_f1 = None
+    if not skip_cv:
+        run_measured([str(RASA), "test", "nlu", "--cross-validation", "--folds", str(folds), "-c", str(config),
+                      "--nlu", "nlu", "--out", str(out / "cv")], out / "cv.log")
+        cv_accuracy, cv_f1, _ = report(out / "cv")
+    return Result(name, seconds, peak, accuracy, macro_f1, emergency_misses, cv_accuracy, cv_f1)
+
+
+def markdown(results: list[Result], folds: int) -> str:
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1%}"
+
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()} ({os.cpu_count()} cores, "
+             f"{platform.machine()}), `python -m experiments.nlu_eval --folds {folds}`.", "",
+             f"| pipeline | train s (full data) | peak MB | held-out acc | held-out macro-F1 | emergencies missed "
+             f"| {folds}-fold CV acc | CV macro-F1 |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.name} | {r.train_seconds:.0f} | {r.peak_mb:.0f} | {pct(r.holdout_accuracy)} | "
+                     f"{pct(r.holdout_macro_f1)} | {r.emergency_misses} | {pct(r.cv_accuracy)} | "
+                     f"{pct(r.cv_macro_f1)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("configs", nargs="*", type=Path)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--skip-cv", action="store_true")
+    args = parser.parse_args()
+    configs = args.configs or [REPO / "config.yml", *sorted((REPO / "experiments" / "pipelines").glob("*.yml"))]
+    results = []
+    for config in configs:
+        print(f"evaluating {config} ...", file=sys.stderr, flush=True)
+        results.append(evaluate(config.resolve(), args.folds, args.skip_cv))
+    print(markdown(results, args.folds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Organisation-independent content: intents, routes and the Dutch texts (integrity/content/*.yml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from integrity.errors import DataFileError
+from integrity.yamlfile import load_mapping, require
+
+CONTENT_DIR = Path(__file__).parent / "content"
+TOPICS = (
+    "integriteitsbeleid", "geschenken", "belangenvermenging", "nevenactiviteiten", "pesten",
+    "ongewenst_seksueel_gedrag", "geweld_agressie", "discriminatie", "fraude_corruptie", "vertrouwelijkheid",
+    "psychosociaal_welzijn", "melden", "actor_info", "noodsituatie", "smalltalk", "out_of_scope",
+)
+KINDS = (
+    "psychosocial", "violation", "advice", "reporting", "actor_info", "handoff", "emergency", "smalltalk",
+    "out_of_scope", "choice",
+)
+# Message keys the code relies on; answers.yml must define them all.
+MESSAGE_KEYS = (
+    "welcome", "privacy_notice", "help", "greet", "goodbye", "thanks", "bot_challenge", "out_of_scope",
+    "actor_intro", "actor_more", "clarify_procedure", "button_informal", "button_formal", "after_informal",
+    "after_formal", "report_offer", "fallback_intro", "fallback_person", "button_none", "handoff",
+    "emergency_more",
+)
+CONTACT_FIELDS = ("phone", "email", "web", "hours", "where", "note")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    topic: str
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Content:
+    routes: dict[str, Route]
+    intents: dict[str, str]  # Rasa intent -> route name
+    answers: dict[str, str]  # route -> answer text
+    messages: dict[str, str]
+    contact_labels: dict[str, str]
+
+    def route_for_intent(self, intent: str) -> Route | None:
+        name = self.intents.get(intent)
+        return self.routes[name] if name else None
+
+    def intent_for_route(self, route: str) -> str:
+        return next(intent for intent, name in self.intents.items() if name == route)
+
+    def answer_routes(self) -> list[str]:
+        """Routes whose reply starts with a topic answer from answers.yml."""
+        return [r.name for r in self.routes.values() if r.kind in ("psychosocial", "violation", "advice",
+                                                                    "reporting", "emergency")]
+
+
+def _load_routes(path: Path) -> tuple[dict[str, Route], dict[str, str]]:
+    data = load_mapping(path)
+    routes: dict[str, Route] = {}
+    for name, spec in require(data, "routes", dict, path).items():
+        where = f"routes.{name}"
+        if not isinstance(spec, dict):
+            raise DataFileError(str(path), where, "must be a mapping with topic, kind and label")
+        topic = require(spec, "topic", str, path, where)
+        kind = require(spec, "kind", str, path, where)
+        if topic not in TOPICS:
+            raise DataFileError(str(path), f"{where}.topic", f"unknown topic '{topic}'")
+        if kind not in KINDS:
+            raise DataFileError(str(path), f"{where}.kind", f"unknown kind '{kind}', expected one of {KINDS}")
+        routes[name] = Route(name, topic, kind, require(spec, "label", str, path, where))
+    intents = require(data, "intents", dict, path)
+    for intent, route in intents.items():
+        if route not in routes:
+            raise DataFileError(str(path), f"intents.{intent}", f"refers to unknown route '{route}'")
+    return routes, dict(intents)
+
+
+def _string_map(data: dict[str, Any], key: str, path: Path) -> dict[str, str]:
+    mapping = require(data, key, dict, path)
+    for name, value in mapping.items():
+        if not isinstance(value, str) or not value.strip():
+            raise DataFileError(str(path), f"{key}.{name}", "must be a non-empty text")
+    return {name: value.strip() for name, value in mapping.items()}
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    routes, intents = _load_routes(directory / "topics.yml")
+    answers_path = directory / "answers.yml"
+    data = load_mapping(answers_path)
+    answers = _string_map(data, "answers", answers_path)
+    messages = _string_map(data, "messages", answers_path)
+    contact_labels = _string_map(data, "contact_labels", answers_path)
+    content = Content(routes, intents, answers, messages, contact_labels)
+    for route in content.answer_routes():
+        if route not in answers:
+            raise DataFileError(str(answers_path), f"answers.{route}", "is missing")
+    for key in MESSAGE_KEYS:
+        if key not in messages:
+            raise DataFileError(str(answers_path), f"messages.{key}", "is missing")
+    for key in CONTACT_FIELDS:
+        if key not in contact_labels:
+            raise DataFileError(str(answers_path), f"contact_labels.{key}", "is missing")
+    return content
+
+
+@lru_cache(maxsize=1)
+def default_content() -> Content:
+    return load_content()

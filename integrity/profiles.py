@@ -1,0 +1,150 @@
+"""Organisation profiles: actors, contact data and topic routing, one YAML file per organisation.
+
+Adding an organisation means adding `integrity/profiles/<id>.yml`; nothing in Python changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from integrity.content import CONTACT_FIELDS, Content, default_content
+from integrity.errors import DataFileError
+from integrity.yamlfile import load_mapping, require
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+DEFAULT_PROFILE = "vlaamse-overheid"
+ACTOR_IDS = (
+    "vertrouwenspersoon", "preventieadviseur_psychosociaal", "spreekbuis", "audit_vlaanderen",
+    "vlaamse_ombudsdienst", "leidinggevende", "contactpersoon_integriteit", "coordinator_integriteitszorg",
+    "personeelsdienst", "dienst_diversiteitsbeleid", "noodhulp_112", "zelfmoordlijn_1813",
+    "vertrouwenspersoon_integriteit", "spoc_integriteit", "cg_integrity", "comite_p", "tiwk",
+)
+# Routes that need no actor list: the bot answers them without pointing anywhere.
+ROUTES_WITHOUT_ACTORS = ("smalltalk", "out_of_scope", "choice", "handoff")
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+    role: str
+    when: str
+    aliases: tuple[str, ...]
+    contact: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    name: str
+    description: str
+    actors: dict[str, Actor]
+    routing: dict[str, tuple[str, ...]]
+    formal_routing: dict[str, tuple[str, ...]]
+    handoff: tuple[str, ...]
+    fallback: tuple[str, ...]
+    answers: dict[str, str]
+    messages: dict[str, str]
+
+
+def _actor_list(value: Any, field: str, actors: dict[str, Actor], path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise DataFileError(str(path), field, "must be a non-empty list of actor ids")
+    for actor_id in value:
+        if actor_id not in actors:
+            raise DataFileError(str(path), field, f"unknown actor '{actor_id}' (not defined under actors)")
+    return tuple(value)
+
+
+def _load_actor(actor_id: str, spec: Any, path: Path) -> Actor:
+    where = f"actors.{actor_id}"
+    if actor_id not in ACTOR_IDS:
+        raise DataFileError(str(path), where, f"unknown actor id; use one of {', '.join(ACTOR_IDS)}")
+    if not isinstance(spec, dict):
+        raise DataFileError(str(path), where, "must be a mapping with name, role, when, aliases, contact")
+    aliases = require(spec, "aliases", list, path, where)
+    if not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise DataFileError(str(path), f"{where}.aliases", "must be a list of non-empty texts")
+    contact = require(spec, "contact", dict, path, where)
+    for key, value in contact.items():
+        if key not in CONTACT_FIELDS:
+            raise DataFileError(str(path), f"{where}.contact.{key}",
+                                f"unknown contact field; use one of {', '.join(CONTACT_FIELDS)}")
+        if not isinstance(value, (str, int)) or not str(value).strip():
+            raise DataFileError(str(path), f"{where}.contact.{key}", "must be a non-empty text")
+    return Actor(
+        id=actor_id,
+        name=require(spec, "name", str, path, where).strip(),
+        role=require(spec, "role", str, path, where).strip(),
+        when=require(spec, "when", str, path, where).strip(),
+        aliases=tuple(a.strip().lower() for a in aliases),
+        contact={k: str(v).strip() for k, v in contact.items()},
+    )
+
+
+def _text_overrides(data: dict[str, Any], key: str, allowed: set[str], path: Path) -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise DataFileError(str(path), key, "must be a mapping of text overrides")
+    for name, text in value.items():
+        if name not in allowed:
+            raise DataFileError(str(path), f"{key}.{name}", "overrides a text that does not exist")
+        if not isinstance(text, str) or not text.strip():
+            raise DataFileError(str(path), f"{key}.{name}", "must be a non-empty text")
+    return {name: text.strip() for name, text in value.items()}
+
+
+def load_profile_file(path: Path, content: Content | None = None) -> Profile:
+    content = content or default_content()
+    data = load_mapping(path)
+    profile_id = require(data, "id", str, path)
+    if profile_id != path.stem:
+        raise DataFileError(str(path), "id", f"'{profile_id}' must equal the file name '{path.stem}'")
+    actors = {aid: _load_actor(aid, spec, path) for aid, spec in require(data, "actors", dict, path).items()}
+    routing_data = require(data, "routing", dict, path)
+    routing: dict[str, tuple[str, ...]] = {}
+    for route in content.routes.values():
+        if route.kind in ROUTES_WITHOUT_ACTORS:
+            continue
+        if route.name not in routing_data:
+            raise DataFileError(str(path), f"routing.{route.name}", "is missing")
+    for name, value in routing_data.items():
+        if name not in content.routes:
+            raise DataFileError(str(path), f"routing.{name}", "is not a known route (see content/topics.yml)")
+        routing[name] = _actor_list(value, f"routing.{name}", actors, path)
+    formal: dict[str, tuple[str, ...]] = {}
+    for name, value in (data.get("formal_routing") or {}).items():
+        if name not in content.routes or content.routes[name].kind != "psychosocial":
+            raise DataFileError(str(path), f"formal_routing.{name}", "only psychosocial routes have a formal route")
+        formal[name] = _actor_list(value, f"formal_routing.{name}", actors, path)
+    return Profile(
+        id=profile_id,
+        name=require(data, "name", str, path).strip(),
+        description=str(data.get("description") or "").strip(),
+        actors=actors,
+        routing=routing,
+        formal_routing=formal,
+        handoff=_actor_list(data.get("handoff"), "handoff", actors, path),
+        fallback=_actor_list(data.get("fallback"), "fallback", actors, path),
+        answers=_text_overrides(data, "answers", set(content.answers), path),
+        messages=_text_overrides(data, "messages", set(content.messages), path),
+    )
+
+
+def available_profiles(directory: Path = PROFILES_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yml"))
+
+
+@cache
+def get_profile(profile_id: str | None = None, directory: Path = PROFILES_DIR) -> Profile:
+    """Load (once) the named profile, or the default from INTEGRITY_PROFILE / vlaamse-overheid."""
+    profile_id = profile_id or os.environ.get("INTEGRITY_PROFILE") or DEFAULT_PROFILE
+    path = directory / f"{profile_id}.yml"
+    if not path.is_file():
+        known = ", ".join(available_profiles(directory)) or "none"
+        raise DataFileError(str(path), "<file>", f"no profile '{profile_id}' (available: {known})")
+    return load_profile_file(path)

@@ -1,0 +1,66 @@
+"""The custom action, called as the action server calls it: a real rasa_sdk Tracker and dispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.routing import ActionRoute
+
+
+def tracker(intent: str, *, text: str = "", slots: dict[str, Any] | None = None,
+            metadata: dict[str, Any] | None = None, entities: list[dict[str, Any]] | None = None) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": [{"name": intent, "confidence": 0.9}],
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    return Tracker("test-sender", slots or {}, message, [], False, None, {}, "action_listen")
+
+
+async def run(t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionRoute().run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+async def test_psychosocial_answer_asks_informal_or_formal_and_remembers_the_topic() -> None:
+    messages, events = await run(tracker("pesten", text="ik word gepest"))
+    assert "vertrouwenspersoon" in messages[1]["text"]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/kies_informeel", "/kies_formeel"]
+    assert slots(events) == {"profile": "vlaamse-overheid", "pending_route": "pesten", "last_route": "pesten"}
+
+
+async def test_formal_choice_uses_the_pending_topic_and_clears_it() -> None:
+    messages, events = await run(tracker("kies_formeel", slots={"pending_route": "discriminatie"}))
+    assert "preventieadviseur" in messages[1]["text"]
+    assert slots(events)["pending_route"] is None
+    assert slots(events)["last_route"] == "discriminatie"
+
+
+async def test_profile_from_channel_metadata() -> None:
+    messages, events = await run(tracker("melden", metadata={"profile": "federale-politie"}))
+    assert slots(events)["profile"] == "federale-politie"
+    assert "Audit Vlaanderen" not in messages[1]["text"]
+
+
+async def test_unknown_profile_falls_back_to_default_and_logs_in_english(caplog) -> None:
+    messages, events = await run(tracker("geschenken", metadata={"profile": "bestaat-niet"}))
+    assert slots(events)["profile"] == "vlaamse-overheid"
+    assert "Cannot load organisation profile" in caplog.text
+    assert messages
+
+
+async def test_action_logs_no_message_text(caplog) -> None:
+    caplog.set_level("DEBUG")
+    await run(tracker("fraude_corruptie", text="mijn collega Jan Peeters steelt laptops"))
+    assert "Peeters" not in caplog.text
+    assert "route=fraude_corruptie" in caplog.text
