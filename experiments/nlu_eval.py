@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.measure import machine, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 RASA = REPO / ".venv-rasa" / "bin" / "rasa"
@@ -37,15 +37,11 @@ class Result:
     cv_macro_f1: float | None
 
 
-def run_measured(args: list[str], log: Path) -> tuple[float, float]:
-    """Run a command; return wall seconds and the peak resident memory of the process in MB."""
-    start = time.monotonic()
-    with log.open("w") as out:
-        process = subprocess.Popen(args, cwd=REPO, env=ENV, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"command failed, see {log}: {' '.join(args)}")
-    return time.monotonic() - start, usage.ru_maxrss / 1024
+def run(args: list[str], log: Path) -> tuple[float, float]:
+    try:
+        return run_measured(args, REPO, ENV, log)
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def report(directory: Path) -> tuple[float, float, list[dict]]:
@@ -59,17 +55,17 @@ def evaluate(config: Path, folds: int, skip_cv: bool) -> Result:
     name = "config.yml (chosen)" if config.name == "config.yml" else config.stem
     out = REPO / "results" / "nlu-eval" / config.stem
     out.mkdir(parents=True, exist_ok=True)
-    seconds, peak = run_measured(
+    seconds, peak = run(
         [str(RASA), "train", "nlu", "-c", str(config), "--nlu", "nlu", "--out", str(out),
          "--fixed-model-name", "model"], out / "train.log")
-    run_measured([str(RASA), "test", "nlu", "-m", str(out / "model.tar.gz"), "--nlu", HOLDOUT,
+    run([str(RASA), "test", "nlu", "-m", str(out / "model.tar.gz"), "--nlu", HOLDOUT,
                   "--out", str(out / "holdout")], out / "holdout.log")
     accuracy, macro_f1, errors = report(out / "holdout")
     emergency_misses = sum(1 for e in errors if e["intent"].startswith("noodsituatie")
                            and not e["intent_prediction"]["name"].startswith("noodsituatie"))
     cv_accuracy = cv_f1 = None
     if not skip_cv:
-        run_measured([str(RASA), "test", "nlu", "--cross-validation", "--folds", str(folds), "-c", str(config),
+        run([str(RASA), "test", "nlu", "--cross-validation", "--folds", str(folds), "-c", str(config),
                       "--nlu", "nlu", "--out", str(out / "cv")], out / "cv.log")
         cv_accuracy, cv_f1, _ = report(out / "cv")
     return Result(name, seconds, peak, accuracy, macro_f1, emergency_misses, cv_accuracy, cv_f1)
@@ -79,8 +75,8 @@ def markdown(results: list[Result], folds: int) -> str:
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{value:.1%}"
 
-    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()} ({os.cpu_count()} cores, "
-             f"{platform.machine()}), `python -m experiments.nlu_eval --folds {folds}`.", "",
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}: `make nlu-eval` "
+             f"(`python -m experiments.nlu_eval --folds {folds}`).", "",
              f"| pipeline | train s (full data) | peak MB | held-out acc | held-out macro-F1 | emergencies missed "
              f"| {folds}-fold CV acc | CV macro-F1 |", "|---|---|---|---|---|---|---|---|"]
     for r in results:

@@ -35,6 +35,7 @@ class Actor:
     when: str
     aliases: tuple[str, ...]
     contact: dict[str, str]
+    verified: bool = True  # False: the organisation still has to check the contact data
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ def _load_actor(actor_id: str, spec: Any, path: Path) -> Actor:
                                 f"unknown contact field; use one of {', '.join(CONTACT_FIELDS)}")
         if not isinstance(value, (str, int)) or not str(value).strip():
             raise DataFileError(str(path), f"{where}.contact.{key}", "must be a non-empty text")
+    verified = spec.get("verified", True)
+    if not isinstance(verified, bool):
+        raise DataFileError(str(path), f"{where}.verified", "must be true or false")
     return Actor(
         id=actor_id,
         name=require(spec, "name", str, path, where).strip(),
@@ -83,6 +87,7 @@ def _load_actor(actor_id: str, spec: Any, path: Path) -> Actor:
         when=require(spec, "when", str, path, where).strip(),
         aliases=tuple(a.strip().lower() for a in aliases),
         contact={k: str(v).strip() for k, v in contact.items()},
+        verified=verified,
     )
 
 
@@ -148,3 +153,28 @@ def get_profile(profile_id: str | None = None, directory: Path = PROFILES_DIR) -
         known = ", ".join(available_profiles(directory)) or "none"
         raise DataFileError(str(path), "<file>", f"no profile '{profile_id}' (available: {known})")
     return load_profile_file(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m integrity.profiles [--strict]`: validate every profile, list contacts still to be checked."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--strict", action="store_true", help="fail when contact data is still unverified")
+    args = parser.parse_args(argv)
+    unverified = 0
+    for profile_id in available_profiles():
+        try:
+            profile = get_profile(profile_id)
+        except DataFileError as exc:
+            print(f"ERROR {exc}")
+            return 1
+        todo = [a.id for a in profile.actors.values() if not a.verified]
+        unverified += len(todo)
+        print(f"{profile_id}: {len(profile.actors)} actors, OK" + (f"; contact data to check: {', '.join(todo)}"
+                                                                  if todo else ""))
+    return 1 if args.strict and unverified else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

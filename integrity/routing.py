@@ -84,8 +84,8 @@ def _actor_messages(actor_ids: tuple[str, ...], texts: _Texts, *, detailed: bool
     actors = [texts.profile.actors[a] for a in actor_ids]
     text = actor_card(actors[0], texts, detailed=detailed)
     if len(actors) > 1:
-        more = "; ".join(f"{a.name} ({a.when})" for a in actors[1:3])
-        text += f"\n\n{texts.message('actor_more')} {more}"
+        more = ", ".join(a.name for a in actors[1:3])
+        text += f"\n{texts.message('actor_more')} {more}."
     return [BotMessage(text)]
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from integrity.content import default_content, load_content
 from integrity.errors import DataFileError
-from integrity.profiles import PROFILES_DIR, available_profiles, get_profile, load_profile_file
+from integrity.profiles import PROFILES_DIR, available_profiles, get_profile, load_profile_file, main
 
 
 def test_shipped_profiles_load_and_route_every_topic() -> None:
@@ -73,6 +73,7 @@ def test_a_third_organisation_needs_only_a_yaml_file(tmp_path: Path) -> None:
         (lambda d: d["actors"]["spreekbuis"].pop("role"), "actors.spreekbuis.role", "is missing"),
         (lambda d: d["actors"].update(koning={"name": "x"}), "actors.koning", "unknown actor id"),
         (lambda d: d.update(handoff=[]), "handoff", "non-empty list"),
+        (lambda d: d["actors"]["spreekbuis"].update(verified="ja"), "actors.spreekbuis.verified", "true or false"),
         (lambda d: d.update(formal_routing={"geschenken": ["spreekbuis"]}), "formal_routing.geschenken",
          "only psychosocial routes"),
         (lambda d: d.update(messages={"onbekend": "tekst"}), "messages.onbekend", "does not exist"),
@@ -106,3 +107,10 @@ def test_content_validation_names_missing_message(tmp_path: Path) -> None:
     with pytest.raises(DataFileError) as caught:
         load_content(tmp_path)
     assert caught.value.field == "messages.clarify_procedure"
+
+
+def test_profile_check_lists_contacts_still_to_verify(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "vlaamse-overheid: 12 actors, OK; contact data to check:" in out
+    assert main(["--strict"]) == 1
