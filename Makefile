@@ -17,12 +17,12 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 RASA_DATA := nlu stories
 TRAINING_INPUTS := config.yml domain.yml $(wildcard nlu/*.yml stories/*.yml)
 
-.PHONY: run test lint validate shell model envs bench nlu-eval clean
+.PHONY: run test test-deps shell model envs bench nlu-eval clean
 
 run: envs $(MODEL)
 	$(VENV)/bin/python -m devtools.stack
 
-test: envs $(MODEL)
+test: envs test-deps $(MODEL)
 	$(VENV)/bin/ruff check .
 	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --fail-on-warnings
 	$(VENV)/bin/pytest -q
@@ -31,6 +31,12 @@ shell: envs $(MODEL)
 	$(VENV)/bin/python -m bot.terminal --url http://127.0.0.1:$(RASA_PORT)
 
 envs: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# System packages the tests need (Debian): a PostgreSQL server for the storage tests.
+test-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" != 0 ]; then echo "Install PostgreSQL first: sudo apt-get install -y postgresql" >&2; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }
 
 $(VENV)/.installed: requirements/main.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

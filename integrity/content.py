@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ MESSAGE_KEYS = (
     "welcome", "privacy_notice", "help", "greet", "goodbye", "thanks", "bot_challenge", "out_of_scope",
     "actor_intro", "actor_more", "clarify_procedure", "button_informal", "button_formal", "after_informal",
     "after_formal", "report_offer", "fallback_intro", "fallback_person", "button_none", "handoff",
-    "emergency_more",
+    "emergency_more", "emergency_not", "fallback_maybe",
 )
 CONTACT_FIELDS = ("phone", "email", "web", "hours", "where", "note")
 
@@ -45,6 +46,7 @@ class Content:
     answers: dict[str, str]  # route -> answer text
     messages: dict[str, str]
     contact_labels: dict[str, str]
+    safety: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)  # emergency route -> patterns
 
     def route_for_intent(self, intent: str) -> Route | None:
         name = self.intents.get(intent)
@@ -52,6 +54,13 @@ class Content:
 
     def intent_for_route(self, route: str) -> str:
         return next(intent for intent, name in self.intents.items() if name == route)
+
+    def safety_route(self, normalised_text: str) -> Route | None:
+        """The emergency route whose safety pattern matches the (lower-case, accent-free) text, if any."""
+        for route, patterns in self.safety.items():
+            if any(p.search(normalised_text) for p in patterns):
+                return self.routes[route]
+        return None
 
     def answer_routes(self) -> list[str]:
         """Routes whose reply starts with a topic answer from answers.yml."""
@@ -88,6 +97,23 @@ def _string_map(data: dict[str, Any], key: str, path: Path) -> dict[str, str]:
     return {name: value.strip() for name, value in mapping.items()}
 
 
+def _load_safety(path: Path, routes: dict[str, Route]) -> dict[str, tuple[re.Pattern[str], ...]]:
+    safety: dict[str, tuple[re.Pattern[str], ...]] = {}
+    for route, patterns in load_mapping(path).items():
+        if route not in routes or routes[route].kind != "emergency":
+            raise DataFileError(str(path), route, "must be an emergency route from topics.yml")
+        if not isinstance(patterns, list) or not patterns:
+            raise DataFileError(str(path), route, "must be a non-empty list of regular expressions")
+        compiled = []
+        for number, pattern in enumerate(patterns):
+            try:
+                compiled.append(re.compile(str(pattern)))
+            except re.error as exc:
+                raise DataFileError(str(path), f"{route}[{number}]", f"invalid regular expression ({exc})") from exc
+        safety[route] = tuple(compiled)
+    return safety
+
+
 def load_content(directory: Path = CONTENT_DIR) -> Content:
     routes, intents = _load_routes(directory / "topics.yml")
     answers_path = directory / "answers.yml"
@@ -95,7 +121,8 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     answers = _string_map(data, "answers", answers_path)
     messages = _string_map(data, "messages", answers_path)
     contact_labels = _string_map(data, "contact_labels", answers_path)
-    content = Content(routes, intents, answers, messages, contact_labels)
+    safety = _load_safety(directory / "safety.yml", routes)
+    content = Content(routes, intents, answers, messages, contact_labels, safety)
     for route in content.answer_routes():
         if route not in answers:
             raise DataFileError(str(answers_path), f"answers.{route}", "is missing")

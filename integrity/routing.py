@@ -15,7 +15,9 @@ from integrity.profiles import Actor, Profile
 
 FALLBACK_INTENT = "nlu_fallback"
 NO_ACTOR_KINDS = ("smalltalk", "out_of_scope")
+OPTION_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")  # offered as "did you mean"
 FALLBACK_CHOICES = 2
+SURE_EMERGENCY = 0.8  # below this, an emergency answer also offers the likeliest other topics
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,14 @@ def _topic_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
     return Decision(route.name, route.topic, actors, confidence, tuple(messages), pending_route=pending)
 
 
-def _emergency_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
-    messages = (BotMessage(texts.answer(route.name)), BotMessage(texts.message("emergency_more")))
-    return Decision(route.name, route.topic, texts.profile.routing[route.name], confidence, messages)
+def _emergency_decision(route: Route, confidence: float, texts: _Texts,
+                        ranked: list[tuple[Route, float]] | None = None) -> Decision:
+    messages = [BotMessage(texts.answer(route.name)), BotMessage(texts.message("emergency_more"))]
+    if ranked is not None and confidence < SURE_EMERGENCY:
+        buttons = _topic_buttons(ranked, texts, skip=route)
+        if buttons:
+            messages.append(BotMessage(texts.message("emergency_not"), tuple(buttons)))
+    return Decision(route.name, route.topic, texts.profile.routing[route.name], confidence, tuple(messages))
 
 
 def _choice_decision(route: Route, confidence: float, texts: _Texts, pending_route: str | None) -> Decision:
@@ -165,24 +172,36 @@ def _smalltalk_decision(route: Route, confidence: float, texts: _Texts) -> Decis
     return Decision(route.name, route.topic, (), confidence, (BotMessage(text),))
 
 
-def _fallback_decision(parse: dict[str, Any], texts: _Texts) -> Decision:
-    content = texts.content
+def _ranked_routes(parse: dict[str, Any], content: Content) -> list[tuple[Route, float]]:
     ranked = [(content.route_for_intent(name), conf) for name, conf in _ranking(parse)]
-    ranked = [(route, conf) for route, conf in ranked if route is not None]
-    if not ranked or ranked[0][0].kind == "out_of_scope":
-        confidence = ranked[0][1] if ranked else 0.0
-        route = content.routes["out_of_scope"]
-        return Decision(route.name, route.topic, (), confidence,
-                        (BotMessage(texts.message("out_of_scope")),), fallback=True)
-    top, confidence = ranked[0]
+    return [(route, conf) for route, conf in ranked if route is not None]
+
+
+def _topic_buttons(ranked: list[tuple[Route, float]], texts: _Texts, skip: Route | None = None) -> list[Button]:
+    """Buttons for the likeliest answerable topics, one per contract topic."""
     options: list[Route] = []
     for route, _ in ranked:
-        if route.kind not in ("smalltalk", "out_of_scope", "choice", "handoff") and \
-                all(route.topic != o.topic for o in options):
+        if route.kind in OPTION_KINDS and route != skip and all(route.topic != o.topic for o in options):
             options.append(route)
         if len(options) == FALLBACK_CHOICES:
             break
-    buttons = [Button(o.label, f"/{content.intent_for_route(o.name)}") for o in options]
+    return [Button(o.label, f"/{texts.content.intent_for_route(o.name)}") for o in options]
+
+
+def _fallback_decision(parse: dict[str, Any], texts: _Texts) -> Decision:
+    ranked = _ranked_routes(parse, texts.content)
+    if not ranked:
+        route = texts.content.routes["out_of_scope"]
+        return Decision(route.name, route.topic, (), 0.0, (BotMessage(texts.message("out_of_scope")),), fallback=True)
+    top, confidence = ranked[0]
+    if top.kind == "emergency":  # never let a low confidence hide emergency numbers
+        return _emergency_decision(top, confidence, texts, ranked)
+    buttons = _topic_buttons(ranked, texts)
+    if top.kind == "out_of_scope":
+        messages = [BotMessage(texts.message("out_of_scope"))]
+        if buttons:
+            messages.append(BotMessage(texts.message("fallback_maybe"), tuple(buttons)))
+        return Decision(top.name, top.topic, (), confidence, tuple(messages), fallback=True)
     buttons.append(Button(texts.message("button_none"), "/mens_spreken"))
     actors = texts.profile.fallback
     person = f"{texts.message('fallback_person')}\n{actor_card(texts.profile.actors[actors[0]], texts)}"
@@ -201,12 +220,17 @@ def decide(parse: dict[str, Any], profile: Profile, content: Content | None = No
     intent = (parse.get("intent") or {}).get("name") or FALLBACK_INTENT
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     route = texts.content.route_for_intent(intent)
+    ranked = _ranked_routes(parse, texts.content)
+    safety = texts.content.safety_route(normalise(parse.get("text") or ""))
+    if safety is not None and (route is None or route.kind != "emergency"):
+        safety_confidence = next((conf for r, conf in ranked if r == safety), 0.0)
+        return _emergency_decision(safety, safety_confidence, texts)
     if route is None:
         return _fallback_decision(parse, texts)
     if route.kind in NO_ACTOR_KINDS:
         return _smalltalk_decision(route, confidence, texts)
     if route.kind == "emergency":
-        return _emergency_decision(route, confidence, texts)
+        return _emergency_decision(route, confidence, texts, ranked)
     if route.kind == "choice":
         return _choice_decision(route, confidence, texts, pending_route)
     if route.kind == "handoff":

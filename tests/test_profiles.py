@@ -99,8 +99,8 @@ def test_invalid_yaml_and_missing_profile_are_reported(tmp_path: Path) -> None:
 
 
 def test_content_validation_names_missing_message(tmp_path: Path) -> None:
-    for name in ("topics.yml", "answers.yml"):
-        shutil.copy(Path("integrity/content") / name, tmp_path / name)
+    for source in Path("integrity/content").glob("*.yml"):
+        shutil.copy(source, tmp_path / source.name)
     answers = yaml.safe_load((tmp_path / "answers.yml").read_text(encoding="utf-8"))
     del answers["messages"]["clarify_procedure"]
     (tmp_path / "answers.yml").write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
@@ -114,3 +114,15 @@ def test_profile_check_lists_contacts_still_to_verify(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "vlaamse-overheid: 12 actors, OK; contact data to check:" in out
     assert main(["--strict"]) == 1
+
+
+def test_content_validation_rejects_bad_safety_pattern(tmp_path: Path) -> None:
+    for source in Path("integrity/content").glob("*.yml"):
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "safety.yml").write_text("noodsituatie:\n  - '(onaf'\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="invalid regular expression") as caught:
+        load_content(tmp_path)
+    assert caught.value.field == "noodsituatie[0]"
+    (tmp_path / "safety.yml").write_text("pesten:\n  - 'x'\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="must be an emergency route"):
+        load_content(tmp_path)

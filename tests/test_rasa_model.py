@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 
 from devtools.stack import MODEL, RASA, REPO, rasa_env
+from integrity.content import default_content
+from integrity.routing import normalise
 from tests.conftest import require_model
 
 pytestmark = pytest.mark.rasa
-HOLDOUT_MIN_ACCURACY = 0.90  # measured value and history: docs/nlu.md
+# Held-out sets written apart from the training data; measured values and history in docs/nlu.md.
+# v1 guided a round of data additions (near-duplicates were filtered out), v2 was never looked at for training.
+HOLDOUTS = {"nlu_holdout.yml": 0.92, "nlu_holdout_v2.yml": 0.82}
+MIN_EMERGENCY_RECALL = 0.95  # bot level: NLU plus the safety net of integrity/content/safety.yml
 
 
 def rasa(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
@@ -24,16 +29,21 @@ def rasa(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
 def test_every_dialogue_path_is_predicted(tmp_path: Path) -> None:
     result = rasa("test", "core", "--stories", "tests/stories", "--fail-on-prediction-errors", out=tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert not (tmp_path / "failed_test_stories.yml").read_text().strip("# \n").startswith("- story")
+    assert "- story" not in (tmp_path / "failed_test_stories.yml").read_text()
 
 
-def test_held_out_examples_are_understood(tmp_path: Path) -> None:
-    result = rasa("test", "nlu", "--nlu", "tests/data/nlu_holdout.yml", out=tmp_path)
+@pytest.mark.parametrize(("holdout", "min_accuracy"), HOLDOUTS.items())
+def test_held_out_examples_are_understood(tmp_path: Path, holdout: str, min_accuracy: float) -> None:
+    result = rasa("test", "nlu", "--nlu", f"tests/data/{holdout}", out=tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((tmp_path / "intent_report.json").read_text())
     errors = json.loads((tmp_path / "intent_errors.json").read_text())
     misses = [f"{e['text']!r}: {e['intent']} -> {e['intent_prediction']['name']}" for e in errors]
-    assert report["accuracy"] >= HOLDOUT_MIN_ACCURACY, "\n".join(misses)
-    emergencies = [e for e in errors if e["intent"].startswith("noodsituatie")
-                   and not e["intent_prediction"]["name"].startswith("noodsituatie")]
-    assert not emergencies, "every held-out emergency must be recognised"
+    assert report["accuracy"] >= min_accuracy, "\n".join(misses)
+
+    content = default_content()
+    emergencies = sum(v["support"] for k, v in report.items() if k.startswith("noodsituatie"))
+    missed = [e["text"] for e in errors if e["intent"].startswith("noodsituatie")
+              and not e["intent_prediction"]["name"].startswith("noodsituatie")
+              and content.safety_route(normalise(e["text"])) is None]
+    assert 1 - len(missed) / emergencies >= MIN_EMERGENCY_RECALL, missed

@@ -71,9 +71,37 @@ def test_low_confidence_offers_the_two_likeliest_topics_and_a_person() -> None:
     assert "Spreekbuis" in decision.messages[1].text
 
 
-def test_low_confidence_out_of_scope_is_refused_without_actor() -> None:
+def test_low_confidence_out_of_scope_is_refused_without_actor_but_offers_topics() -> None:
     decision = decide(parse("nlu_fallback", 0.4, ranking=[("out_of_scope", 0.38), ("geschenken", 0.2)]), VO)
     assert decision.topic == "out_of_scope" and decision.actors == ()
+    assert "niet mee helpen" in decision.reply
+    assert [b.payload for b in decision.messages[1].buttons] == ["/geschenken"]
+
+
+def test_low_confidence_emergency_still_gets_emergency_numbers_and_other_options() -> None:
+    ranking = [("noodsituatie_acuut", 0.35), ("geweld_agressie", 0.3), ("pesten", 0.1)]
+    decision = decide(parse("nlu_fallback", 0.4, ranking=ranking), VO)
+    assert decision.topic == "noodsituatie" and decision.actors[0] == "noodhulp_112"
+    assert "112" in decision.reply.splitlines()[0]
+    assert [b.payload for b in decision.messages[-1].buttons] == ["/geweld_agressie", "/pesten"]
+    sure = decide(parse("noodsituatie_acuut", 0.95), VO)
+    assert not any(m.buttons for m in sure.messages)
+
+
+def test_safety_net_overrides_a_wrong_classification() -> None:
+    text = "een ploegmaat vertelde me vannacht dat hij zich iets gaat aandoen"
+    decision = decide(parse("out_of_scope", 0.3, text=text, ranking=[("out_of_scope", 0.3),
+                                                                     ("noodsituatie_suicidaal", 0.2)]), VO)
+    assert decision.route == "noodsituatie_suicidaal" and decision.actors[0] == "zelfmoordlijn_1813"
+    assert decision.confidence == 0.2
+    weapon = decide(parse("geweld_agressie", 0.6, text="Help, hij heeft een mes en staat hier!"), VO)
+    assert weapon.route == "noodsituatie"
+
+
+def test_safety_net_leaves_ordinary_messages_alone() -> None:
+    for text in ("ik doe mijn best op het werk", "mag ik een mes als geschenk aannemen",
+                 "hoe vraag ik een dag verlof aan", "ik ben het leven op de dienst beu"):
+        assert decide(parse("geschenken", 0.9, text=text), VO).route == "geschenken", text
 
 
 def test_out_of_scope_and_smalltalk_have_no_actor_and_greeting_has_privacy_notice() -> None:

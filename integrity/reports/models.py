@@ -1,0 +1,168 @@
+"""Tables for anonymous reports.
+
+Privacy rule: no column holds anything that identifies the reporter (no Telegram or chat id, username, name,
+phone, e-mail or IP address). Contact details the reporter chooses to leave live only inside the sealed content.
+Everything the reporter wrote is stored twice, both encrypted: sealed to the back office public key (`*_sealed`)
+and encrypted with the key derived from the receipt code (`*_for_reporter`).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ReportStatus(str, enum.Enum):
+    NIEUW = "nieuw"
+    ONTVANGEN = "ontvangen"
+    IN_BEHANDELING = "in_behandeling"
+    DOORVERWEZEN = "doorverwezen"
+    AFGESLOTEN = "afgesloten"
+
+
+class Author(str, enum.Enum):
+    REPORTER = "reporter"
+    BACKOFFICE = "backoffice"
+
+
+class ActorRole(str, enum.Enum):
+    REPORTER = "reporter"
+    BACKOFFICE = "backoffice"
+    SYSTEM = "system"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use timezone-aware UTC datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), bytes: LargeBinary()}
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    target_actor: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "report_status"), index=True)
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    ack_due: Mapped[datetime]
+    feedback_due: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    close_reason_sealed: Mapped[bytes | None]
+    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    content_sealed: Mapped[bytes]
+    content_for_reporter: Mapped[bytes]
+    reporter_key_sealed: Mapped[bytes]
+
+    messages: Mapped[list[ReportMessage]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(ReportMessage.created_at, ReportMessage.id)",
+    )
+    status_changes: Mapped[list[StatusChange]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(StatusChange.at, StatusChange.id)",
+    )
+
+
+class ReportMessage(Base):
+    __tablename__ = "report_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[Author] = mapped_column(_enum(Author, "message_author"))
+    created_at: Mapped[datetime]
+    body_sealed: Mapped[bytes]
+    body_for_reporter: Mapped[bytes]
+    read_by_backoffice: Mapped[bool] = mapped_column(Boolean, default=False)
+    read_by_reporter: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    report: Mapped[Report] = relationship(back_populates="messages")
+
+
+class StatusChange(Base):
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[ReportStatus | None] = mapped_column(_enum(ReportStatus, "from_status"))
+    to_status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "to_status"))
+    at: Mapped[datetime]
+    actor_role: Mapped[ActorRole] = mapped_column(_enum(ActorRole, "actor_role"))
+    reason_sealed: Mapped[bytes | None]
+
+    report: Mapped[Report] = relationship(back_populates="status_changes")
+
+
+class FollowUpAttempt(Base):
+    """A failed follow-up attempt, for throttling. `key_hash` is a keyed hash, never a raw sender id or IP."""
+
+    __tablename__ = "follow_up_attempts"
+    __table_args__ = (Index("ix_follow_up_attempts_key_hash_at", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
