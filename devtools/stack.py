@@ -6,6 +6,7 @@ Used by `make run` (`python -m devtools.stack`), the end-to-end tests and the be
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -69,21 +70,50 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def prepare_reports() -> str | None:
+    """Migrate the report database and create the back office keys if missing.
+
+    Returns a newly generated passphrase (to show once) when none was configured, else None.
+    """
+    from integrity.reports import crypto, db
+    from integrity.reports.cli import upgrade
+
+    engine = db.make_engine()
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    if crypto.keys_exist():
+        return None
+    passphrase = os.environ.get("INTEGRITY_KEY_PASSPHRASE")
+    generated = None if passphrase else secrets.token_urlsafe(18)
+    crypto.create_keys(passphrase or generated or "")
+    return generated
+
+
 @contextmanager
 def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
-                  startup_timeout: float = 240) -> Iterator[Stack]:
+                  startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
+                  api_token: str | None = None) -> Iterator[Stack]:
+    """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
+
+    `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
+    leaves the API off.
+    """
     if not MODEL.is_file() or not RASA.exists():
         raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = rasa_port or free_port(), actions_port or free_port()
-    env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", SANIC_HOST="127.0.0.1")
+    env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", SANIC_HOST="127.0.0.1",
+                   **(extra_env or {}))
+    api = ["--enable-api", "--auth-token", api_token] if api_token else []
     actions_log, rasa_log = log_dir / "actions.log", log_dir / "rasa.log"
     actions = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
         cwd=REPO, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT)
     rasa = subprocess.Popen(
         [str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(rasa_port),
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", *api],
         cwd=REPO, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
     try:
         stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", rasa_log, actions_log)
@@ -99,6 +129,16 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
 def main() -> int:
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     actions_port = int(os.environ.get("ACTIONS_PORT", "5055"))
+    generated = prepare_reports()
+    if generated:
+        print(f"""
+  Created the back office key pair in var/keys/. Its passphrase, shown only now:
+
+      {generated}
+
+  Store it safely (a password manager): without it no report can be read. Set INTEGRITY_KEY_PASSPHRASE
+  before the first `make run` to choose your own.
+""", flush=True)
     print("Starting the action server and the Rasa server (logs in var/log/) ...", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -19,13 +19,13 @@ TOPICS = (
 )
 KINDS = (
     "psychosocial", "violation", "advice", "reporting", "actor_info", "handoff", "emergency", "smalltalk",
-    "out_of_scope", "choice",
+    "out_of_scope", "choice", "report_flow",
 )
 # Message keys the code relies on; answers.yml must define them all.
 MESSAGE_KEYS = (
     "welcome", "privacy_notice", "help", "greet", "goodbye", "thanks", "bot_challenge", "out_of_scope",
     "actor_intro", "actor_more", "clarify_procedure", "button_informal", "button_formal", "after_informal",
-    "after_formal", "report_offer", "fallback_intro", "fallback_person", "button_none", "handoff",
+    "after_formal", "report_offer", "button_report", "fallback_intro", "fallback_person", "button_none", "handoff",
     "emergency_more", "emergency_not", "fallback_maybe",
 )
 CONTACT_FIELDS = ("phone", "email", "web", "hours", "where", "note")

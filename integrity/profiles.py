@@ -24,7 +24,7 @@ ACTOR_IDS = (
     "vertrouwenspersoon_integriteit", "spoc_integriteit", "cg_integrity", "comite_p", "tiwk",
 )
 # Routes that need no actor list: the bot answers them without pointing anywhere.
-ROUTES_WITHOUT_ACTORS = ("smalltalk", "out_of_scope", "choice", "handoff")
+ROUTES_WITHOUT_ACTORS = ("smalltalk", "out_of_scope", "choice", "handoff", "report_flow")
 
 
 @dataclass(frozen=True)

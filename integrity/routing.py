@@ -112,6 +112,10 @@ def _ranking(parse: dict[str, Any]) -> list[tuple[str, float]]:
             if r.get("name") and r["name"] != FALLBACK_INTENT]
 
 
+def report_offer(texts: _Texts) -> BotMessage:
+    return BotMessage(texts.message("report_offer"), (Button(texts.message("button_report"), "/melding_starten"),))
+
+
 def _topic_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
     actors = texts.profile.routing[route.name]
     messages = [BotMessage(texts.answer(route.name)), *_actor_messages(actors, texts)]
@@ -122,7 +126,7 @@ def _topic_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
         messages.append(BotMessage(texts.message("clarify_procedure"), buttons))
         pending = route.name
     elif route.kind in ("violation", "reporting"):
-        messages.append(BotMessage(texts.message("report_offer")))
+        messages.append(report_offer(texts))
     return Decision(route.name, route.topic, actors, confidence, tuple(messages), pending_route=pending)
 
 
@@ -145,7 +149,7 @@ def _choice_decision(route: Route, confidence: float, texts: _Texts, pending_rou
     messages = [BotMessage(texts.message("after_formal" if formal else "after_informal")),
                 *_actor_messages(actors, texts)]
     if formal:
-        messages.append(BotMessage(texts.message("report_offer")))
+        messages.append(report_offer(texts))
     return Decision(base.name, base.topic, actors, confidence, tuple(messages))
 
 
@@ -163,6 +167,15 @@ def _actor_info_decision(route: Route, confidence: float, texts: _Texts, parse: 
     actors = (asked,) if asked else texts.profile.routing[route.name]
     messages = _actor_messages(actors, texts, detailed=True)
     return Decision(route.name, route.topic, actors, confidence, tuple(messages))
+
+
+def _report_flow_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
+    """The first thing the report (or follow-up) form says; the form itself runs in actions/reporting.py."""
+    from integrity.report_flow import report_texts  # report_flow builds on this module
+
+    flow = report_texts()
+    first = flow["intro"].strip() if route.name == "report_start" else flow["followup"]["ask_code"]
+    return Decision(route.name, route.topic, texts.profile.routing["melden"], confidence, (BotMessage(first),))
 
 
 def _smalltalk_decision(route: Route, confidence: float, texts: _Texts) -> Decision:
@@ -237,4 +250,6 @@ def decide(parse: dict[str, Any], profile: Profile, content: Content | None = No
         return _handoff_decision(route, confidence, texts, last_route)
     if route.kind == "actor_info":
         return _actor_info_decision(route, confidence, texts, parse)
+    if route.kind == "report_flow":
+        return _report_flow_decision(route, confidence, texts)
     return _topic_decision(route, confidence, texts)

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from devtools.stack import MODEL, RASA, REPO, Stack, StackError, rasa_env, running_stack
+from devtools.stack import MODEL, RASA, REPO, Stack, StackError, prepare_reports, rasa_env, running_stack
 
 __all__ = ["REPO", "Stack", "rasa_env", "require_model"]
+API_TOKEN = "test-token-" + os.urandom(8).hex()
+PASSPHRASE = "conversation tests passphrase"
 
 
 def require_model() -> None:
@@ -14,12 +19,34 @@ def require_model() -> None:
         pytest.fail("The trained model or .venv-rasa is missing: run the tests through `make test`.")
 
 
+@dataclass
+class ReportStore:
+    database_url: str
+    database_file: Path
+    key_dir: Path
+    env: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def report_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportStore]:
+    """A migrated SQLite report database and back office keys, shared by the servers and the tests."""
+    base = tmp_path_factory.mktemp("reports")
+    env = {"DATABASE_URL": f"sqlite:///{base / 'reports.db'}", "INTEGRITY_KEY_DIR": str(base / "keys"),
+           "INTEGRITY_ARGON2_PROFILE": "test", "INTEGRITY_KEY_PASSPHRASE": PASSPHRASE}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        prepare_reports()
+        yield ReportStore(env["DATABASE_URL"], base / "reports.db", base / "keys", env)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, report_store: ReportStore) -> Iterator[Stack]:
     """The real Rasa server (Python 3.10 venv) and the real action server (this venv), on free ports."""
     require_model()
     try:
-        with running_stack(tmp_path_factory.mktemp("server-logs")) as stack:
+        with running_stack(tmp_path_factory.mktemp("server-logs"), extra_env=report_store.env,
+                           api_token=API_TOKEN) as stack:
             yield stack
     except StackError as exc:
         pytest.fail(str(exc))

@@ -46,8 +46,16 @@ def test_formal_choice_changes_the_actor_to_the_prevention_adviser() -> None:
 def test_violation_points_to_audit_and_offers_a_report() -> None:
     decision = decide(parse("fraude_corruptie"), VO)
     assert decision.actors == ("audit_vlaanderen", "leidinggevende", "vlaamse_ombudsdienst")
-    assert "melding" in decision.messages[-1].text
-    assert not any(m.buttons for m in decision.messages), "the report flow is not built yet: no dead buttons"
+    offer = decision.messages[-1]
+    assert "melden" in offer.text
+    assert [b.payload for b in offer.buttons] == ["/melding_starten"]
+
+
+def test_report_flow_intents_answer_with_the_forms_first_line() -> None:
+    start = decide(parse("melding_starten"), VO)
+    assert start.topic == "melden" and start.actors[0] == "audit_vlaanderen"
+    assert "anoniem" in start.reply and "7 dagen" in start.reply
+    assert "ontvangstcode" in decide(parse("opvolgen"), FP).reply
 
 
 def test_emergencies_start_with_the_emergency_number() -> None:

@@ -1,0 +1,278 @@
+"""Rasa form glue for the anonymous report and the follow-up with a receipt code.
+
+Logic and texts: integrity.report_flow and integrity/content/reporting.yml; storage: integrity.reports.
+Nothing here logs what the user typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.routing import profile_id
+from integrity import report_flow
+from integrity.content import default_content
+from integrity.errors import DataFileError
+from integrity.profiles import Profile, get_profile
+from integrity.report_flow import FIELDS, interpret, report_texts
+from integrity.reports import crypto, db, service
+from integrity.routing import normalise
+
+logger = logging.getLogger(__name__)
+REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
+FOLLOWUP_SLOTS = ("followup_code", "followup_addition", "followup_cancelled")
+DATE = "%d/%m/%Y"
+
+
+@lru_cache(maxsize=1)
+def sessions() -> sessionmaker[Session]:
+    return db.session_factory()
+
+
+def current_profile(tracker: Tracker) -> Profile:
+    try:
+        return get_profile(profile_id(tracker))
+    except DataFileError as exc:
+        logger.error("Cannot load organisation profile: %s", exc)
+        return get_profile(None)
+
+
+def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
+    """A report answer that reads like an emergency still gets the emergency numbers, without leaving the form."""
+    route = default_content().safety_route(normalise(text or ""))
+    if route is not None:
+        dispatcher.utter_message(text=profile.answers.get(route.name) or default_content().answers[route.name])
+
+
+def reset(slots: tuple[str, ...]) -> list[EventType]:
+    return [SlotSet(slot, None) for slot in slots]
+
+
+def channel_of(tracker: Tracker) -> str:
+    channel = (tracker.latest_message.get("metadata") or {}).get("channel")
+    return channel if channel in service.CHANNELS else "terminal"
+
+
+class ActionReportIntro(Action):
+    """Explain what happens with a report; pre-fill the category from the topic just discussed."""
+
+    def name(self) -> str:
+        return "action_report_intro"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=report_texts()["intro"].strip())
+        events = [*reset(REPORT_SLOTS), SlotSet("profile", current_profile(tracker).id)]
+        last = tracker.get_slot("last_route")
+        if last in report_flow.categories():
+            events.append(SlotSet("report_category", last))
+        return events
+
+
+class AskReportQuestion(Action):
+    """`action_ask_<slot>`: the question for one field, with its buttons (subclassed per field below)."""
+
+    field = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.field}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        texts = report_texts()
+        profile = current_profile(tracker)
+        if self.field == "report_confirm":
+            dispatcher.utter_message(text=report_flow.summary(tracker.current_slot_values(), profile, texts))
+        buttons = report_flow.question_buttons(self.field, profile, tracker.get_slot("report_category"), texts)
+        dispatcher.utter_message(text=texts["questions"][self.field],
+                                 buttons=[{"title": b.title, "payload": b.payload} for b in buttons] or None)
+        return []
+
+
+for _field in (*FIELDS, "report_confirm", "report_edit"):
+    globals()[f"AskReport{_field.title().replace('_', '')}"] = type(
+        f"AskReport{_field.title().replace('_', '')}", (AskReportQuestion,), {"field": _field})
+
+
+class ValidateReportForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_report_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        if tracker.get_slot("report_cancelled"):
+            return []
+        return report_flow.required_fields(tracker.get_slot("report_anonymous"),
+                                           bool(tracker.get_slot("report_editing")))
+
+    def check(self, field: str, text: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        texts, profile = report_texts(), current_profile(tracker)
+        answer = interpret(field, str(text or ""), profile=profile, category=tracker.get_slot("report_category"),
+                           intent=(tracker.latest_message.get("intent") or {}).get("name"), texts=texts)
+        if answer.control == "cancel":
+            return {field: None, "report_cancelled": True, "requested_slot": None}
+        if answer.control == "back":
+            previous = report_flow.previous_field(field, tracker.get_slot("report_anonymous"))
+            return {field: None, **({previous: None} if previous else {})}
+        if answer.control == "anonymous":
+            return {field: None, "report_anonymous": "ja"}
+        if answer.error:
+            dispatcher.utter_message(text=answer.error)
+            return {field: None}
+        if field not in ("report_category", "report_route", "report_confirm", "report_edit", "report_anonymous"):
+            emergency_first(str(text), dispatcher, profile)
+        if field == "report_confirm" and answer.value == "edit":
+            return {"report_confirm": None, "report_edit": None, "report_editing": True}
+        if field == "report_edit":
+            return {answer.value: None, "report_edit": answer.value, "report_confirm": None}
+        if field == "report_category" and tracker.get_slot("report_route"):
+            return {field: answer.value, "report_route": None}  # the suggested actors depend on the topic
+        return {field: answer.value}
+
+
+def _validator(field: str) -> Any:
+    async def validate(self: ValidateReportForm, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        return self.check(field, value, dispatcher, tracker)
+
+    return validate
+
+
+for _field in (*FIELDS, "report_confirm", "report_edit"):
+    setattr(ValidateReportForm, f"validate_{_field}", _validator(_field))
+
+
+class ActionReportFinish(Action):
+    """After the form: store the report (or cancel), show the receipt code once, forget the conversation."""
+
+    def name(self) -> str:
+        return "action_report_finish"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        texts = report_texts()
+        if tracker.get_slot("report_cancelled") or tracker.get_slot("report_confirm") != "send":
+            dispatcher.utter_message(text=texts["cancelled"])
+            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+        slots = tracker.current_slot_values()
+        draft = service.ReportDraft(
+            category=slots["report_category"], what_happened=slots["report_what"],
+            profile_id=current_profile(tracker).id, channel=channel_of(tracker),
+            when=slots.get("report_when") or "", where=slots.get("report_where") or "",
+            people_involved=slots.get("report_people") or "", evidence=slots.get("report_evidence") or "",
+            anonymous=slots.get("report_anonymous") != "nee", contact=slots.get("report_contact"),
+            preferred_route=slots.get("report_route"))
+        try:
+            public_key = crypto.load_public_key()
+        except crypto.KeyFileError as exc:
+            logger.error("Reports are not set up: %s", exc)
+            dispatcher.utter_message(text=texts["errors"]["no_keys"])
+            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+        try:
+            with sessions()() as session:
+                submitted = service.submit_report(session, draft, public_key)
+        except service.ReportValidationError as exc:
+            logger.warning("Report rejected: %s", exc.operator_message)
+            dispatcher.utter_message(text=exc.user_message)
+            return [SlotSet("report_confirm", None), FollowupAction("report_form")]
+        except Exception:  # the database is down or locked: keep every answer, confirm nothing
+            logger.exception("Report could not be stored; the user keeps their answers and may retry")
+            dispatcher.utter_message(text=texts["errors"]["storage"])
+            return [SlotSet("report_confirm", None), FollowupAction("report_form")]
+        logger.info("Report stored: reference=%s category=%s", submitted.reference, draft.category)
+        dispatcher.utter_message(text=texts["submitted"].strip().format(
+            reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
+        return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+
+
+class ActionAskFollowupCode(Action):
+    def name(self) -> str:
+        return "action_ask_followup_code"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=report_texts()["followup"]["ask_code"])
+        return []
+
+
+class ActionAskFollowupAddition(Action):
+    def name(self) -> str:
+        return "action_ask_followup_addition"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        skip = report_texts()["buttons"]["skip"]
+        dispatcher.utter_message(text=report_texts()["followup"]["ask_addition"],
+                                 buttons=[{"title": skip, "payload": skip}])
+        return []
+
+
+def render_view(view: service.ReporterView) -> list[str]:
+    texts = report_texts()["followup"]
+    statuses = report_texts()["statuses"]
+    lines = [texts["status"].format(reference=view.reference, status=statuses[view.status.value],
+                                    created=view.created_at.strftime(DATE),
+                                    feedback_due=view.feedback_due.strftime(DATE))]
+    for message in view.messages:
+        lines.append(texts["message"].format(author=texts["authors"][message.author.value],
+                                             date=message.created_at.strftime(DATE), text=message.text))
+    if not view.messages:
+        lines.append(texts["no_messages"])
+    return lines
+
+
+class ValidateFollowupForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_followup_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        return [] if tracker.get_slot("followup_cancelled") else ["followup_code", "followup_addition"]
+
+    async def validate_followup_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
+        texts = report_texts()
+        if report_flow.control_of(str(value), texts) == "cancel":
+            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
+        try:
+            with sessions()() as session:
+                view = service.follow_up(session, str(value), throttle_key=tracker.sender_id)
+        except service.FollowUpThrottled:
+            dispatcher.utter_message(text=texts["followup"]["throttled"])
+            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
+        except service.UnknownReceipt:
+            dispatcher.utter_message(text=texts["followup"]["unknown"])
+            return {"followup_code": None}
+        for line in render_view(view):
+            dispatcher.utter_message(text=line)
+        return {"followup_code": str(value)}
+
+    async def validate_followup_addition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: DomainDict) -> dict[str, Any]:
+        texts = report_texts()
+        text = str(value)
+        if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip"):
+            return {"followup_addition": ""}
+        try:
+            with sessions()() as session:
+                service.add_reporter_message(session, tracker.get_slot("followup_code") or "", text,
+                                             throttle_key=tracker.sender_id)
+        except service.ReportClosed:
+            dispatcher.utter_message(text=texts["followup"]["closed"])
+            return {"followup_addition": ""}
+        except service.ReportValidationError as exc:
+            dispatcher.utter_message(text=exc.user_message)
+            return {"followup_addition": None}
+        dispatcher.utter_message(text=texts["followup"]["added"])
+        return {"followup_addition": "added"}
+
+
+class ActionFollowupFinish(Action):
+    def name(self) -> str:
+        return "action_followup_finish"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=report_texts()["followup"]["done"])
+        return [*reset(FOLLOWUP_SLOTS), SlotSet("redact_conversation", True)]

@@ -1,0 +1,162 @@
+"""The anonymous report and its follow-up, through the real Rasa server, action server and report store."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.stack import Stack
+from integrity.reports import crypto, db, service
+from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore
+
+pytestmark = pytest.mark.rasa
+CODE = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
+REFERENCE = re.compile(r"M-\d{4}-[0-9A-Z]+")
+STORY = "Mijn teamleider <b>laat</b> facturen van zijn schoonbroer goedkeuren zonder offerte 🙄 ZX-STORY-81"
+
+
+def sender() -> str:
+    return "report-" + uuid.uuid4().hex
+
+
+def joined(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def buttons(messages: list[dict[str, Any]]) -> list[str]:
+    return [b["title"] for m in messages for b in m.get("buttons", [])]
+
+
+def tracker_dump(servers: Stack, who: str) -> str:
+    response = httpx.get(f"{servers.rasa_url}/conversations/{who}/tracker",
+                         params={"token": API_TOKEN, "include_events": "ALL"}, timeout=30)
+    response.raise_for_status()
+    return json.dumps(response.json(), ensure_ascii=False)
+
+
+def answer_all(servers: Stack, who: str, answers: list[str]) -> list[dict[str, Any]]:
+    reply: list[dict[str, Any]] = []
+    for text in answers:
+        reply = servers.say(who, text)
+    return reply
+
+
+@pytest.fixture
+def backoffice(report_store: ReportStore, monkeypatch: pytest.MonkeyPatch):
+    for name, value in report_store.env.items():
+        monkeypatch.setenv(name, value)
+    factory = db.session_factory(report_store.database_url)
+    return factory, crypto.load_private_key(PASSPHRASE)
+
+
+def submit_anonymous_fraud_report(servers: Stack, who: str) -> list[dict[str, Any]]:
+    intro = servers.say(who, "/melding_starten")
+    assert "7 dagen" in joined(intro) and "Telegram" in joined(intro)
+    assert "Fraude en corruptie" in buttons(intro)
+    reply = answer_all(servers, who, ["Fraude en corruptie", STORY, "sinds januari, nog bezig",
+                                      "afdeling aankoop", "Overslaan", "ik heb de e-mails bewaard",
+                                      "Anoniem blijven", "Audit Vlaanderen"])
+    summary = joined(reply)
+    assert "ZX-STORY-81" in summary and "afdeling aankoop" in summary and "Audit Vlaanderen" in summary
+    assert buttons(reply) == ["Verzenden", "Aanpassen", "Annuleren"]
+    return servers.say(who, "Verzenden")
+
+
+def test_anonymous_report_is_stored_encrypted_and_forgotten_by_the_chat(servers: Stack, report_store: ReportStore,
+                                                                        backoffice) -> None:
+    factory, private_key = backoffice
+    who = sender()
+    done = submit_anonymous_fraud_report(servers, who)
+    code = CODE.search(joined(done))
+    assert code, joined(done)
+
+    with factory() as session:
+        summaries = [s for s in service.list_reports(session) if s.category == "fraude_corruptie"]
+        assert summaries and all(s.target_actor == "audit_vlaanderen" for s in summaries)
+        details = [service.read_report(session, s.id, private_key) for s in summaries]
+    contents = [d.content for d in details]
+    mine = next(c for c in contents if "ZX-STORY-81" in c["what_happened"])
+    assert mine["what_happened"] == STORY and mine["anonymous"] is True and mine["contact"] is None
+    assert mine["where"] == "afdeling aankoop" and mine["people_involved"] == ""
+
+    raw = report_store.database_file.read_bytes()
+    assert b"ZX-STORY-81" not in raw and code.group().replace(" ", "").encode() not in raw
+    stored = tracker_dump(servers, who)
+    assert "ZX-STORY-81" not in stored and code.group() not in stored and "afdeling aankoop" not in stored
+
+
+def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: Stack, backoffice) -> None:
+    factory, private_key = backoffice
+    done = joined(submit_anonymous_fraud_report(servers, sender()))
+    code, reference = CODE.search(done).group(), REFERENCE.search(done).group()
+    with factory() as session:
+        report_id = next(s.id for s in service.list_reports(session) if s.reference == reference)
+        service.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
+                                  private_key)
+    who = sender()
+    assert "ontvangstcode" in joined(servers.say(who, "ik wil mijn melding opvolgen"))
+    wrong = servers.say(who, "1111 2222 3333 4444")
+    assert "kennen we niet" in joined(wrong)
+    view = servers.say(who, code)
+    assert "QX-REPLY-7" in joined(view) and "ontvangen" in joined(view)
+    added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")
+    assert "toegevoegd" in joined(added)
+    with factory() as session:
+        messages = service.read_report(session, report_id, private_key).messages
+    assert any("QX-ADD-9" in m.text for m in messages)
+    stored = tracker_dump(servers, who)
+    assert code not in stored and "QX-ADD-9" not in stored and "QX-REPLY-7" not in stored
+
+
+def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> None:
+    factory, private_key = backoffice
+    who = sender()
+    servers.say(who, "/melding_starten")
+    reply = answer_all(servers, who, ["Pesten", "Ik word al maanden uitgesloten door mijn ploeg. KC-77",
+                                      "vorig jaar", "dienst onthaal", "twee collega's", "Overslaan",
+                                      "Contact achterlaten", "dit is geen adres"])
+    assert "geen e-mailadres" in joined(reply)
+    reply = answer_all(servers, who, ["melder@example.org", "de preventieadviseur psychosociale aspecten"])
+    assert "melder@example.org" in joined(reply) and "vorig jaar" in joined(reply)
+    assert "Wanneer" in buttons(servers.say(who, "Aanpassen"))
+    question = servers.say(who, "Wanneer")
+    assert "Wanneer gebeurde het" in joined(question)
+    corrected = servers.say(who, "in september")
+    assert "in september" in joined(corrected) and "vorig jaar" not in joined(corrected)
+    assert "ontvangstcode" in joined(servers.say(who, "Verzenden"))
+    with factory() as session:
+        contents = [service.read_report(session, s.id, private_key).content for s in service.list_reports(session)]
+    mine = next(c for c in contents if "KC-77" in c["what_happened"])
+    assert mine["contact"] == "melder@example.org" and mine["anonymous"] is False
+    assert mine["when"] == "in september" and mine["preferred_route"] == "preventieadviseur_psychosociaal"
+
+
+def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack, backoffice) -> None:
+    factory, _ = backoffice
+    with factory() as session:
+        before = len(service.list_reports(session))
+    who = sender()
+    offer = servers.say(who, "een collega gebruikt de tankkaart van het werk voor privéritten")
+    assert "Melding maken" in buttons(offer)
+    first = servers.say(who, "/melding_starten")
+    assert "Wat is er gebeurd" in joined(first), "the topic just discussed is taken as the category"
+    too_long = servers.say(who, "x" * 6000)
+    assert "te lang" in joined(too_long) and "6000" in joined(too_long)
+    servers.say(who, "Hij tankt elke week voor zijn eigen wagen. CB-55")
+    back = servers.say(who, "terug")
+    assert "Wat is er gebeurd" in joined(back)
+    servers.say(who, "Hij tankt elke week voor zijn eigen wagen. CB-56")
+    emergency = servers.say(who, "hij heeft een mes en staat hier nu, help")
+    assert "112" in joined(emergency) and "Waar gebeurde het" in joined(emergency)
+    cancelled = servers.say(who, "stop")
+    assert "geannuleerd" in joined(cancelled)
+    with factory() as session:
+        assert len(service.list_reports(session)) == before
+    assert "CB-56" not in tracker_dump(servers, who)
+    after = servers.say(who, "mag ik een fles wijn van een leverancier houden")
+    assert "leidinggevende" in joined(after), "the normal conversation continues after a cancel"
