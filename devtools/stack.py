@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -41,11 +41,37 @@ def free_port() -> int:
 
 
 @dataclass
+class Service:
+    """One server process that can be stopped and started again on the same port."""
+
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    ready_url: str
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
 class Stack:
     rasa_url: str
     actions_url: str
     rasa_log: Path
     actions_log: Path
+    services: dict[str, Service] = field(default_factory=dict)
+    web_url: str | None = None
 
     @property
     def webhook(self) -> str:
@@ -59,15 +85,12 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def restart(self, name: str, timeout: float = 120) -> None:
+        service = self.services[name]
+        service.stop()
+        service.start()
+        if wait_ready([service.ready_url], timeout=timeout):
+            raise StackError(f"{name} did not come back; see {service.log}")
 
 
 def prepare_reports() -> str | None:
@@ -94,11 +117,11 @@ def prepare_reports() -> str | None:
 @contextmanager
 def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
                   startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
-                  api_token: str | None = None) -> Iterator[Stack]:
+                  api_token: str | None = None, web_port: int | None = None) -> Iterator[Stack]:
     """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
 
     `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
-    leaves the API off.
+    leaves the API off. `web_port` also starts the web app (reporter follow-up page, back office).
     """
     if not MODEL.is_file() or not RASA.exists():
         raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
@@ -107,28 +130,36 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
     env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", SANIC_HOST="127.0.0.1",
                    **(extra_env or {}))
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
-    actions_log, rasa_log = log_dir / "actions.log", log_dir / "rasa.log"
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        cwd=REPO, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT)
-    rasa = subprocess.Popen(
-        [str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(rasa_port),
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", *api],
-        cwd=REPO, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
+    actions_url, rasa_url = f"http://127.0.0.1:{actions_port}", f"http://127.0.0.1:{rasa_port}"
+    services = {
+        "actions": Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+                           env, log_dir / "actions.log", f"{actions_url}/health"),
+        "rasa": Service([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port",
+                         str(rasa_port), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", *api],
+                        env, log_dir / "rasa.log", f"{rasa_url}/"),
+    }
+    web_url = None
+    if web_port:
+        web_url = f"http://127.0.0.1:{web_port}"
+        services["web"] = Service([sys.executable, "-m", "backoffice", "--port", str(web_port)], env,
+                                  log_dir / "web.log", f"{web_url}/opvolgen")
+    stack = Stack(rasa_url, actions_url, services["rasa"].log, services["actions"].log, services, web_url)
     try:
-        stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", rasa_log, actions_log)
-        missing = wait_ready([f"{stack.actions_url}/health", f"{stack.rasa_url}/"], timeout=startup_timeout)
+        for service in services.values():
+            service.start()
+        missing = wait_ready([s.ready_url for s in services.values()], timeout=startup_timeout)
         if missing:
-            raise StackError(f"servers did not start: {missing}; see {rasa_log} and {actions_log}")
+            raise StackError(f"servers did not start: {missing}; see the logs in {log_dir}")
         yield stack
     finally:
-        _stop(rasa)
-        _stop(actions)
+        for service in reversed(services.values()):
+            service.stop()
 
 
 def main() -> int:
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     actions_port = int(os.environ.get("ACTIONS_PORT", "5055"))
+    web_port = int(os.environ.get("WEB_PORT", "8000"))
     generated = prepare_reports()
     if generated:
         print(f"""
@@ -142,11 +173,12 @@ def main() -> int:
     print("Starting the action server and the Rasa server (logs in var/log/) ...", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        with running_stack(REPO / "var" / "log", rasa_port, actions_port) as stack:
+        with running_stack(REPO / "var" / "log", rasa_port, actions_port, web_port=web_port) as stack:
             print(f"""
   Integrity assistant is running on localhost:
     Rasa REST channel : {stack.webhook}
     Action server     : {stack.actions_url}/webhook
+    Follow-up page    : {stack.web_url}/opvolgen   (reporters, with their receipt code)
   Chat in a terminal  : make shell   (in another terminal)
   Stop                : Ctrl-C
 """, flush=True)

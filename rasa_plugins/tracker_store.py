@@ -1,47 +1,24 @@
-"""Tracker store that forgets what was said once a report or follow-up is done.
+"""In-memory tracker store that forgets: redacts finished reports and drops idle conversations.
 
-When the actions set the slot `redact_conversation`, every stored user and bot text of that conversation is
-replaced (also the parse data and entity values), and the values of the report and follow-up slots are dropped.
-The in-memory store keeps nothing on disk; the Redis variant (several Rasa instances) also expires keys.
+- When the actions set the slot `redact_conversation` (a report or follow-up is done), every stored user and
+  bot text of that conversation is blanked and the report and follow-up slot values are dropped.
+- A conversation idle for longer than `max_idle_seconds` (endpoints.yml, default one hour) is deleted, so an
+  abandoned report does not stay in memory either. Nothing is ever written to disk.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-REDACT_SLOT = "redact_conversation"
-REDACTED = "[verwijderd]"
-PRIVATE_SLOT_PREFIXES = ("report_", "followup_")
+from rasa_plugins.redaction import needs_redaction, redact_events, stale_senders
 
-
-def needs_redaction(events: list[dict[str, Any]]) -> bool:
-    return any(e.get("event") == "slot" and e.get("name") == REDACT_SLOT and e.get("value") for e in events)
-
-
-def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    redacted = []
-    for event in events:
-        event = dict(event)
-        kind = event.get("event")
-        if kind in ("user", "bot"):
-            if event.get("text"):
-                event["text"] = REDACTED
-            if kind == "user":
-                parse = dict(event.get("parse_data") or {})
-                if parse:
-                    parse["text"] = REDACTED
-                    parse["entities"] = []
-                    event["parse_data"] = parse
-            else:
-                event["data"] = {}
-        elif kind == "slot" and str(event.get("name", "")).startswith(PRIVATE_SLOT_PREFIXES):
-            event["value"] = None
-        redacted.append(event)
-    return redacted
+DEFAULT_MAX_IDLE_SECONDS = 3600.0
 
 
 def serialise(tracker: DialogueStateTracker) -> str:
@@ -52,6 +29,17 @@ def serialise(tracker: DialogueStateTracker) -> str:
 
 
 class RedactingInMemoryTrackerStore(InMemoryTrackerStore):
+    def __init__(self, domain: Domain, event_broker: Any = None,
+                 max_idle_seconds: float = DEFAULT_MAX_IDLE_SECONDS, **kwargs: Any) -> None:
+        super().__init__(domain, event_broker, **kwargs)
+        self.max_idle_seconds = float(max_idle_seconds)
+        self.last_seen: dict[str, float] = {}
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
+        now = time.monotonic()
+        for sender in stale_senders(self.last_seen, now, self.max_idle_seconds):
+            self.store.pop(sender, None)
+            self.last_seen.pop(sender, None)
         self.store[tracker.sender_id] = serialise(tracker)
+        self.last_seen[tracker.sender_id] = now

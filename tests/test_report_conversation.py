@@ -88,6 +88,9 @@ def test_anonymous_report_is_stored_encrypted_and_forgotten_by_the_chat(servers:
     assert b"ZX-STORY-81" not in raw and code.group().replace(" ", "").encode() not in raw
     stored = tracker_dump(servers, who)
     assert "ZX-STORY-81" not in stored and code.group() not in stored and "afdeling aankoop" not in stored
+    for log in (servers.rasa_log, servers.actions_log):
+        text = log.read_text(errors="replace")
+        assert "ZX-STORY-81" not in text and code.group() not in text and "afdeling aankoop" not in text
 
 
 def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: Stack, backoffice) -> None:
@@ -160,3 +163,21 @@ def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack
     assert "CB-56" not in tracker_dump(servers, who)
     after = servers.say(who, "mag ik een fles wijn van een leverancier houden")
     assert "leidinggevende" in joined(after), "the normal conversation continues after a cancel"
+
+
+def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, backoffice) -> None:
+    factory, private_key = backoffice
+    who = sender()
+    servers.say(who, "/melding_starten")
+    answer_all(servers, who, ["Belangenvermenging", "Mijn diensthoofd gunt opdrachten aan zijn broer. RS-31",
+                              "dit jaar"])
+    servers.restart("actions")
+    reply = answer_all(servers, who, ["dienst infrastructuur", "Overslaan", "Overslaan", "Anoniem blijven",
+                                      "je leidinggevende"])
+    assert "RS-31" in joined(reply) and "dit jaar" in joined(reply), "answers before the restart are kept"
+    done = joined(servers.say(who, "Verzenden"))
+    reference = REFERENCE.search(done).group()
+    with factory() as session:
+        report = next(s for s in service.list_reports(session) if s.reference == reference)
+        content = service.read_report(session, report.id, private_key).content
+    assert "RS-31" in content["what_happened"] and content["where"] == "dienst infrastructuur"

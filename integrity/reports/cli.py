@@ -21,7 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, retention, service
 from integrity.reports.models import ReportStatus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,13 +152,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    days = args.older_than_days
-    if days is None:
-        raw = os.environ.get("INTEGRITY_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-        try:
-            days = int(raw)
-        except ValueError:
-            raise CommandError(f"INTEGRITY_RETENTION_DAYS='{raw}' is not a whole number of days.") from None
+    try:
+        days = retention.retention_days() if args.older_than_days is None else args.older_than_days
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     if days < 0:
         raise CommandError("The retention must be 0 days or more.")
     with _session() as session:

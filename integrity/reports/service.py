@@ -107,6 +107,15 @@ class ReportNotFound(ReportError):
     default_user_message = "Deze melding bestaat niet (meer)."
 
 
+class WrongReporterKey(ReportError, crypto.DecryptionError):
+    """The reporter key does not open this report (it belongs to another report, or the data is damaged).
+
+    Also a `crypto.DecryptionError`, which is what a failed decryption of the reporter's copy raised before.
+    """
+
+    default_user_message = "Je toegang tot deze melding is niet (meer) geldig. Vul je ontvangstcode opnieuw in."
+
+
 class InvalidStatusChange(ReportError):
     pass
 
@@ -464,33 +473,59 @@ def _record_failure(session: Session, key_hash: str, now: datetime) -> None:
     session.commit()
 
 
-def _authenticate(session: Session, code: str, throttle_key: str | None, now: datetime) -> tuple[Report, bytes]:
-    """The report and reporter key for a receipt code. Costs the same Argon2 work for right and wrong codes."""
+def authenticate_reporter(
+    session: Session, code: str, throttle_key: str | None, *, now: datetime | None = None
+) -> tuple[str, bytes]:
+    """(report id, reporter key) for a receipt code; the key opens the reporter's copies.
+
+    Costs the same Argon2 work for right, wrong and malformed codes (one derivation per call). `throttle_key`
+    identifies the sender (Telegram sender id, client IP); it is stored only as a keyed hash, and only for failed
+    attempts, which are committed even though the call raises UnknownReceipt. After FOLLOW_UP_MAX_FAILURES
+    failures within FOLLOW_UP_WINDOW the key is refused with FollowUpThrottled (before any Argon2 work) until the
+    window has passed. `None` skips throttling: only for callers that are not reachable by reporters.
+    A success does not commit. Pass the result to `reporter_view` and `add_reporter_message_with_key`.
+    """
+    now = now or utcnow()
     key_hash = receipts.throttle_hash(throttle_key) if throttle_key is not None else None
     if key_hash is not None:
         _check_throttle(session, key_hash, now)
     digest, key = receipts.derive_both(code)
+    # The whole row, not just the id: `reporter_view` and `add_reporter_message_with_key` then find it in the
+    # session's identity map instead of loading it again.
     report = session.scalar(select(Report).where(Report.receipt_hash == digest)) if digest else None
     if report is None:
         if key_hash is not None:
             _record_failure(session, key_hash, now)
         raise UnknownReceipt("Unknown or malformed receipt code")
-    return report, key
+    return report.id, key
 
 
-def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None) -> ReporterView:
-    """What the reporter sees with their receipt code: status, dates, their report and the messages.
+def _open_with_key(session: Session, report_id: str, reporter_key: bytes) -> tuple[Report, dict[str, Any]]:
+    """The report and its decrypted reporter's copy; proves that the key belongs to the report."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReportNotFound(f"No report with id {str(report_id)[:60]} (purged?)")
+    if not isinstance(reporter_key, bytes) or len(reporter_key) != receipts.REPORTER_KEY_BYTES:
+        raise WrongReporterKey(f"Reporter key for report {report.reference} is not {receipts.REPORTER_KEY_BYTES} "
+                               "bytes")
+    try:
+        content = crypto.secretbox_decrypt(reporter_key, report.content_for_reporter)
+    except crypto.DecryptionError:
+        raise WrongReporterKey(f"The reporter key does not open report {report.reference}") from None
+    return report, _unpack(content, report.id)
 
-    `throttle_key` identifies the sender for throttling (Telegram sender id, client IP); it is stored only as a
-    keyed hash, and only for failed attempts. After FOLLOW_UP_MAX_FAILURES failures within FOLLOW_UP_WINDOW the
-    key is refused with FollowUpThrottled until the window has passed.
+
+def reporter_view(session: Session, report_id: str, reporter_key: bytes) -> ReporterView:
+    """What the reporter sees: status, dates, their report and the messages; marks the messages read (commits).
+
+    For an already authenticated (report id, reporter key), e.g. from `authenticate_reporter` or a back office
+    report token: no throttling here. ReportNotFound if the report is gone, WrongReporterKey if the key does not
+    open it.
     """
-    now = now or utcnow()
-    report, key = _authenticate(session, code, throttle_key, now)
-    document = _unpack(crypto.secretbox_decrypt(key, report.content_for_reporter), report.id)
+    report, document = _open_with_key(session, report_id, reporter_key)
     messages = []
     for message in report.messages:
-        body = _unpack(crypto.secretbox_decrypt(key, message.body_for_reporter), report.id)
+        body = _unpack(crypto.secretbox_decrypt(reporter_key, message.body_for_reporter), report.id)
         messages.append(ReporterMessage(message.author, message.created_at, body["text"],
                                         new=not message.read_by_reporter))
         message.read_by_reporter = True
@@ -503,6 +538,40 @@ def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime |
     return view
 
 
+def add_reporter_message_with_key(
+    session: Session,
+    report_id: str,
+    reporter_key: bytes,
+    text: str,
+    *,
+    public_key: bytes | PublicKey | None = None,
+    now: datetime | None = None,
+) -> None:
+    """A follow-up message from the reporter for an already authenticated (report id, reporter key); commits.
+
+    ReportValidationError for an empty or too long text, ReportNotFound, WrongReporterKey, ReportClosed.
+    """
+    body = _text("text", text, "je bericht", MESSAGE_MAX, True)
+    now = now or utcnow()
+    public = _public_key(public_key)
+    report, _ = _open_with_key(session, report_id, reporter_key)
+    if report.status == ReportStatus.AFGESLOTEN:
+        raise ReportClosed(f"Report {report.reference} is closed; reporter message refused")
+    packed = _pack({"report_id": report.id, "text": body})
+    session.add(ReportMessage(
+        report_id=report.id, author=Author.REPORTER, created_at=now, body_sealed=crypto.seal(public, packed),
+        body_for_reporter=crypto.secretbox_encrypt(reporter_key, packed), read_by_backoffice=False,
+        read_by_reporter=True,
+    ))
+    session.commit()
+
+
+def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None) -> ReporterView:
+    """What the reporter sees with their receipt code: `authenticate_reporter` (throttled), then `reporter_view`."""
+    report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
+    return reporter_view(session, report_id, key)
+
+
 def add_reporter_message(
     session: Session,
     code: str,
@@ -512,19 +581,15 @@ def add_reporter_message(
     public_key: bytes | PublicKey | None = None,
     now: datetime | None = None,
 ) -> None:
-    """A follow-up message from the reporter; commits. Pass `throttle_key` from channels, as for `follow_up`."""
-    body = _text("text", text, "je bericht", MESSAGE_MAX, True)
+    """A follow-up message from the reporter; commits. Pass `throttle_key` from channels, as for `follow_up`.
+
+    The text and the public key are checked before the code, so a bad text costs no attempt.
+    """
+    _text("text", text, "je bericht", MESSAGE_MAX, True)
     now = now or utcnow()
     public = _public_key(public_key)
-    report, key = _authenticate(session, code, throttle_key, now)
-    if report.status == ReportStatus.AFGESLOTEN:
-        raise ReportClosed(f"Report {report.reference} is closed; reporter message refused")
-    packed = _pack({"report_id": report.id, "text": body})
-    session.add(ReportMessage(
-        report_id=report.id, author=Author.REPORTER, created_at=now, body_sealed=crypto.seal(public, packed),
-        body_for_reporter=crypto.secretbox_encrypt(key, packed), read_by_backoffice=False, read_by_reporter=True,
-    ))
-    session.commit()
+    report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
+    add_reporter_message_with_key(session, report_id, key, text, public_key=public, now=now)
 
 
 # --- back office -----------------------------------------------------------------------------------------------

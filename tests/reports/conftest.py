@@ -7,14 +7,6 @@ test gets its own database, migrated with Alembic.
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +16,13 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from devtools.postgres import PostgresServer, PostgresUnavailable, temporary_postgres
 from integrity.reports import crypto, db
 from integrity.reports.cli import upgrade
 from integrity.reports.service import ReportDraft
 
 PASSPHRASE = "correct horse battery staple"
 BACKENDS = ("sqlite", "postgresql")
-_DATABASE_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -48,90 +40,13 @@ def report_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-def _pg_bindir() -> Path | None:
-    candidates = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    if not candidates:
-        return None
-    newest = max(candidates, key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0)
-    return Path(newest).parent
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class PostgresServer:
-    bindir: Path
-    root: Path
-    port: int
-    as_postgres: bool
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [str(self.bindir / args[0]), *args[1:]]
-        if self.as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self) -> str:
-        import psycopg
-
-        name = f"reports_{next(_DATABASE_NUMBERS)}"
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-
-def _fail_with(server: PostgresServer, step: str, result: subprocess.CompletedProcess[str]) -> None:
-    log = server.root / "server.log"
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    pytest.fail(f"PostgreSQL {step} failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}\n{tail}")
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    bindir = _pg_bindir()
-    if bindir is None or not (bindir / "pg_ctl").exists():
-        pytest.fail(
-            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb and pg_ctl). "
-            "Run `make test-deps` (installs the Debian package `postgresql`) and run the tests again."
-        )
-    as_postgres = os.geteuid() == 0
-    root = Path(tempfile.mkdtemp(prefix="integrity-pg-"))
-    if as_postgres:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(root, ignore_errors=True)
-            pytest.fail("Running as root but there is no `postgres` system user: run `make test-deps`.")
-        os.chown(root, user.pw_uid, user.pw_gid)
-    server = PostgresServer(bindir, root, _free_port(), as_postgres)
     try:
-        result = server.run("initdb", "-D", str(server.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                            "--locale=C", "--no-sync")
-        if result.returncode != 0:
-            _fail_with(server, "initdb", result)
-        options = (f"-h 127.0.0.1 -p {server.port} -k {root} -F -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
-        result = server.run("pg_ctl", "-D", str(server.data), "-l", str(root / "server.log"), "-w", "-t", "60",
-                            "-o", options, "start")
-        if result.returncode != 0:
-            _fail_with(server, "start", result)
-        yield server
-    finally:
-        if (server.data / "postmaster.pid").exists():
-            server.run("pg_ctl", "-D", str(server.data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        with temporary_postgres() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 # --- databases, sessions, keys ---------------------------------------------------------------------------------

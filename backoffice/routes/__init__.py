@@ -1,0 +1,8 @@
+"""One router per resource; `api_router` collects them for `create_app`."""
+
+from fastapi import APIRouter
+
+from backoffice.routes import followup
+
+api_router = APIRouter()
+api_router.include_router(followup.router)

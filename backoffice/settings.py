@@ -1,0 +1,76 @@
+"""Settings of the back office web app, read once from the environment.
+
+- DATABASE_URL: the report database (default: the SQLite file in `var/`, as `integrity.reports.db`).
+- INTEGRITY_KEY_DIR: the key directory (default `var/keys/`). The report service reads this variable itself (the
+  receipt salt and the back office public key live there), so the app refuses settings that disagree with it.
+- BACKOFFICE_SECRET: the key for signing form tokens (at least 32 characters). If unset, a random secret is
+  generated on first run into `<key dir>/backoffice.secret` (mode 0600) and read from there afterwards.
+  Changing it invalidates the forms that are open at that moment, nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from integrity.reports import crypto, db
+
+SECRET_FILE = "backoffice.secret"
+SECRET_BYTES = 32
+MIN_SECRET_CHARS = 32
+
+log = logging.getLogger(__name__)
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret in `path`, created race-free (mode 0600) if it does not exist yet."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        crypto.write_secret_file(candidate, secrets.token_bytes(SECRET_BYTES), 0o600)
+        try:
+            os.link(candidate, path)  # fails if another process created it first; then use theirs
+            log.info("Generated a new back office form secret in %s", path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink(missing_ok=True)
+        data = path.read_bytes()
+    if len(data) != SECRET_BYTES:
+        raise RuntimeError(f"{path} is not a back office secret ({len(data)} bytes, expected {SECRET_BYTES}); "
+                           "delete it to generate a new one (open forms become invalid)")
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        log.warning("%s is readable by other users; run: chmod 600 %s", path, path)
+    return data
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    key_dir: Path
+    secret: bytes = field(repr=False)
+    report_token_ttl: int = 15 * 60  # seconds a successful code entry allows adding messages
+    csrf_ttl: int = 60 * 60  # seconds a form stays valid
+    max_form_bytes: int = 128 * 1024  # a 5000-character message, percent-encoded, fits easily
+    timezone: str = "Europe/Brussels"  # for the dates shown to the reporter
+    purge: bool = True  # run the daily retention purge (integrity.reports.retention) while the app runs
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        key_dir = Path(env.get("INTEGRITY_KEY_DIR") or crypto.DEFAULT_KEY_DIR)
+        configured = env.get("BACKOFFICE_SECRET", "")
+        if configured:
+            if len(configured) < MIN_SECRET_CHARS:
+                raise ValueError(f"BACKOFFICE_SECRET is too short: use at least {MIN_SECRET_CHARS} random characters "
+                                 f"(or unset it to generate one into {key_dir / SECRET_FILE})")
+            secret = configured.encode("utf-8")
+        else:
+            secret = load_or_create_secret(key_dir / SECRET_FILE)
+        return cls(database_url=env.get("DATABASE_URL") or db.DEFAULT_DATABASE_URL, key_dir=key_dir, secret=secret)

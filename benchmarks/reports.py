@@ -1,0 +1,61 @@
+"""Report submission throughput: N reports submitted concurrently through the service layer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock
+
+from benchmarks.measure import percentile
+from devtools.postgres import temporary_postgres
+from integrity.reports import crypto, db, service
+from integrity.reports.cli import upgrade
+
+PASSPHRASE = "benchmark passphrase"
+
+
+@contextmanager
+def report_environment(work: Path):
+    """Keys in a temporary directory; production Argon2 parameters (each submission costs two Argon2 hashes)."""
+    env = {"INTEGRITY_KEY_DIR": str(work / "keys"), "INTEGRITY_ARGON2_PROFILE": "default"}
+    with mock.patch.dict(os.environ, env):
+        crypto.create_keys(PASSPHRASE)
+        yield crypto.load_public_key()
+
+
+def submit_concurrently(url: str, public_key, reports: int, threads: int) -> dict[str, float]:
+    engine = db.make_engine(url)
+    upgrade(engine)
+    sessions = db.make_sessionmaker(engine)
+    draft = service.ReportDraft(category="fraude_corruptie", what_happened="Benchmark: facturen zonder offerte.",
+                                profile_id="vlaamse-overheid", channel="web", preferred_route="audit_vlaanderen")
+
+    def submit(_: int) -> float:
+        start = time.perf_counter()
+        with sessions() as session:
+            service.submit_report(session, draft, public_key)
+        return (time.perf_counter() - start) * 1000
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        latencies = list(pool.map(submit, range(reports)))
+    elapsed = time.perf_counter() - start
+    with sessions() as session:
+        stored = len(service.list_reports(session))
+    engine.dispose()
+    return {"reports": reports, "stored": stored, "seconds": elapsed, "per_second": reports / elapsed,
+            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95)}
+
+
+def bench_reports(reports: int = 200, threads: int = 16) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, report_environment(Path(tmp)) as public_key:
+        results["SQLite (file, WAL)"] = submit_concurrently(f"sqlite:///{tmp}/bench.db", public_key, reports, threads)
+        with temporary_postgres() as server:
+            results["PostgreSQL 15 (local, fsync off)"] = submit_concurrently(
+                server.create_database(), public_key, reports, threads)
+    return results

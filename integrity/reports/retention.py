@@ -1,0 +1,48 @@
+"""Scheduled retention: delete closed reports after the retention period (the web app runs this daily).
+
+The same deletion is available by hand: `python -m integrity.reports.cli purge --older-than-days N`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from integrity.reports import service
+
+logger = logging.getLogger(__name__)
+DEFAULT_RETENTION_DAYS = 365
+DEFAULT_INTERVAL_SECONDS = 24 * 3600
+
+
+def retention_days() -> int:
+    """INTEGRITY_RETENTION_DAYS (default 365); ValueError with an operator message when it is not usable."""
+    value = os.environ.get("INTEGRITY_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"INTEGRITY_RETENTION_DAYS='{value}' is not a whole number of days.") from None
+    if days < 0:
+        raise ValueError("The retention must be 0 days or more.")
+    return days
+
+
+def purge_once(sessions: sessionmaker[Session], days: int) -> int:
+    with sessions() as session:
+        deleted = service.purge_closed(session, days)
+    logger.info("Retention: deleted %d closed report(s) older than %d days", deleted, days)
+    return deleted
+
+
+async def purge_periodically(sessions: sessionmaker[Session], days: int,
+                             interval_seconds: float = DEFAULT_INTERVAL_SECONDS) -> None:
+    """Purge now and then every interval until cancelled; a failed run is logged and retried next time."""
+    while True:
+        try:
+            await asyncio.to_thread(purge_once, sessions, days)
+        except Exception:
+            logger.exception("Retention purge failed; will retry in %.0f s", interval_seconds)
+        await asyncio.sleep(interval_seconds)

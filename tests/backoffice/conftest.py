@@ -1,0 +1,152 @@
+"""Fixtures for the back office web app: temp SQLite database and key directory, cheap Argon2, one report.
+
+Every response a test client receives is checked for the security headers and for the absence of Set-Cookie.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from nacl.public import PrivateKey, PublicKey
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backoffice.app import create_app
+from integrity.reports import crypto, db, service
+from integrity.reports.cli import upgrade
+from integrity.reports.models import Report
+
+PASSPHRASE = "correct horse battery staple"
+WHAT_HAPPENED = "Het diensthoofd laat facturen van leverancier Kluisbouw NV dubbel betalen."
+PEOPLE = "het diensthoofd aankoop en een accountmanager"
+SECURITY_HEADERS = {
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
+_HIDDEN = r'<input type="hidden" name="{name}" value="([^"]+)">'
+
+
+@pytest.fixture(autouse=True)
+def backoffice_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Temp key directory and SQLite file, test Argon2 profile, no ambient secrets."""
+    key_dir = tmp_path / "keys"
+    monkeypatch.setenv("INTEGRITY_ARGON2_PROFILE", "test")
+    monkeypatch.setenv("INTEGRITY_KEY_DIR", str(key_dir))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'reports.db'}")
+    for name in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE", "INTEGRITY_NEW_KEY_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    return key_dir
+
+
+@pytest.fixture
+def engine(backoffice_env: Path) -> Iterator[Engine]:
+    engine = db.make_engine()
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return db.make_sessionmaker(engine)
+
+
+@dataclass(frozen=True)
+class Keys:
+    public: PublicKey
+    private: PrivateKey
+
+
+@pytest.fixture
+def keys(backoffice_env: Path) -> Keys:
+    crypto.create_keys(PASSPHRASE)
+    return Keys(crypto.load_public_key(), crypto.load_private_key(PASSPHRASE))
+
+
+def make_draft(**changes: object) -> service.ReportDraft:
+    fields: dict[str, object] = {
+        "category": "fraude_corruptie",
+        "what_happened": WHAT_HAPPENED,
+        "when": "sinds maart",
+        "where": "afdeling aankoop, gebouw B",
+        "people_involved": PEOPLE,
+        "evidence": "",
+        "anonymous": True,
+        "profile_id": "vlaamse-overheid",
+        "channel": "web",
+    }
+    fields.update(changes)
+    return service.ReportDraft(**fields)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    code: str  # formatted, "1234 5678 9012 3456"
+    reference: str
+    report_id: str
+    ack_due: object
+    feedback_due: object
+
+    @property
+    def digits(self) -> str:
+        return self.code.replace(" ", "")
+
+
+def submit(sessions: sessionmaker[Session], keys: Keys, **changes: object) -> Submitted:
+    with sessions() as session:
+        result = service.submit_report(session, make_draft(**changes), keys.public)
+        report_id = session.scalar(select(Report.id).where(Report.reference == result.reference))
+    return Submitted(result.receipt_code, result.reference, str(report_id), result.ack_due, result.feedback_due)
+
+
+@pytest.fixture
+def submitted(sessions: sessionmaker[Session], keys: Keys) -> Submitted:
+    """A report stored through the service layer, as the chat does."""
+    return submit(sessions, keys)
+
+
+def check_response(response: httpx.Response) -> None:
+    assert "set-cookie" not in response.headers, f"{response.request.url} set a cookie"
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, f"{name} missing on {response.request.url}"
+    assert "default-src 'self'" in response.headers.get("content-security-policy", "")
+
+
+@pytest.fixture
+def app(engine: Engine, keys: Keys) -> FastAPI:
+    return create_app()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks = {"request": [], "response": [check_response]}
+        yield test_client
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(_HIDDEN.format(name=name), html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+def csrf(client: TestClient) -> str:
+    return hidden(client.get("/opvolgen").text, "csrf")
+
+
+def enter_code(client: TestClient, code: str, **headers: str) -> httpx.Response:
+    return client.post("/opvolgen", data={"csrf": csrf(client), "code": code}, headers=headers)
+
+
+def send_message(client: TestClient, view: httpx.Response, text: str) -> httpx.Response:
+    """Post a message with the tokens of a follow-up view page."""
+    return client.post("/opvolgen/bericht", data={
+        "csrf": hidden(view.text, "csrf"), "toegang": hidden(view.text, "toegang"), "bericht": text})

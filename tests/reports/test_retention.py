@@ -1,0 +1,46 @@
+"""The scheduled retention purge that the web app runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from integrity.reports import retention, service
+from tests.reports.conftest import Keys, make_draft
+
+
+def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INTEGRITY_RETENTION_DAYS", raising=False)
+    assert retention.retention_days() == 365
+    monkeypatch.setenv("INTEGRITY_RETENTION_DAYS", "30")
+    assert retention.retention_days() == 30
+    monkeypatch.setenv("INTEGRITY_RETENTION_DAYS", "dertig")
+    with pytest.raises(ValueError, match="not a whole number"):
+        retention.retention_days()
+
+
+async def test_scheduled_purge_deletes_old_closed_reports_and_survives_failures(
+        sessions: sessionmaker[Session], keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    with sessions() as session:
+        old = service.submit_report(session, make_draft(), keys.public,
+                                    now=service.utcnow() - timedelta(days=40))
+        kept = service.submit_report(session, make_draft(), keys.public)
+        service.change_status(session, old.reference, "afgesloten", "klaar",
+                              now=service.utcnow() - timedelta(days=35))
+    task = asyncio.create_task(retention.purge_periodically(sessions, days=30, interval_seconds=0.05))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with sessions() as session:
+        assert [s.reference for s in service.list_reports(session)] == [kept.reference]
+
+    def broken() -> Session:
+        raise RuntimeError("database down")
+
+    caplog.set_level("ERROR")
+    task = asyncio.create_task(retention.purge_periodically(broken, days=30, interval_seconds=0.05))  # type: ignore[arg-type]
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert "Retention purge failed" in caplog.text
