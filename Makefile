@@ -32,11 +32,14 @@ shell: envs $(MODEL)
 
 envs: $(VENV)/.installed $(RASA_VENV)/.installed
 
-# System packages the tests need (Debian): a PostgreSQL server for the storage tests.
+# System packages the tests need (Debian): a PostgreSQL server for the storage tests and Chromium for the
+# browser tests (driven by Playwright with executable_path=/usr/bin/chromium; no browser download).
+TEST_DEBS := postgresql chromium
 test-deps:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" != 0 ]; then echo "Install PostgreSQL first: sudo apt-get install -y postgresql" >&2; exit 1; fi; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
+		if [ "$$(id -u)" != 0 ]; then echo "Install first: sudo apt-get install -y $(TEST_DEBS)" >&2; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TEST_DEBS) >/dev/null; \
+	fi
 
 $(VENV)/.installed: requirements/main.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

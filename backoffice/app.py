@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.deps import Tokens, UserError
 from backoffice.routes import api_router
+from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
 from integrity.reports import crypto, db, retention, service
 
@@ -198,11 +199,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     sessions = db.make_sessionmaker(engine)
     days = retention.retention_days()
+    chat = ChatService.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         purger = asyncio.create_task(retention.purge_periodically(sessions, days)) if settings.purge else None
+        chat.start()
         yield
+        await chat.aclose()
         if purger is not None:
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.templates = templates
+    app.state.chat = chat
     app.state.tokens = Tokens(settings.secret, csrf_ttl=settings.csrf_ttl, report_ttl=settings.report_token_ttl)
 
     # Added first = innermost: the 500 page still gets the security headers.

@@ -6,6 +6,9 @@
 - BACKOFFICE_SECRET: the key for signing form tokens (at least 32 characters). If unset, a random secret is
   generated on first run into `<key dir>/backoffice.secret` (mode 0600) and read from there afterwards.
   Changing it invalidates the forms that are open at that moment, nothing else.
+- RASA_URL: the Rasa server whose REST channel the web chat (`/chat`) talks to (default http://127.0.0.1:5005).
+- INTEGRITY_PROFILE: the organisation profile the web chat asks for (channel metadata); unset: the action
+  server's default.
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ class Settings:
     max_form_bytes: int = 128 * 1024  # a 5000-character message, percent-encoded, fits easily
     timezone: str = "Europe/Brussels"  # for the dates shown to the reporter
     purge: bool = True  # run the daily retention purge (integrity.reports.retention) while the app runs
+    rasa_url: str = "http://127.0.0.1:5005"  # web chat: Rasa server with the REST channel
+    profile: str | None = None  # web chat: organisation profile sent as message metadata
+    rasa_timeout: float = 20.0  # web chat: seconds to wait for Rasa (and the action server behind it)
+    chat_session_limit: int = 20  # web chat: messages per chat_window per chat session
+    chat_ip_limit: int = 120  # web chat: messages per chat_window per client IP (an office may share one address)
+    chat_window: float = 60.0  # seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -73,4 +82,5 @@ class Settings:
             secret = configured.encode("utf-8")
         else:
             secret = load_or_create_secret(key_dir / SECRET_FILE)
-        return cls(database_url=env.get("DATABASE_URL") or db.DEFAULT_DATABASE_URL, key_dir=key_dir, secret=secret)
+        return cls(database_url=env.get("DATABASE_URL") or db.DEFAULT_DATABASE_URL, key_dir=key_dir, secret=secret,
+                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=env.get("INTEGRITY_PROFILE") or None)

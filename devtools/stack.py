@@ -47,7 +47,7 @@ class Service:
     args: list[str]
     env: dict[str, str]
     log: Path
-    ready_url: str
+    ready_url: str | None  # None: nothing to poll (the Telegram gateway polls Telegram, it serves nothing)
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -89,7 +89,7 @@ class Stack:
         service = self.services[name]
         service.stop()
         service.start()
-        if wait_ready([service.ready_url], timeout=timeout):
+        if service.ready_url and wait_ready([service.ready_url], timeout=timeout):
             raise StackError(f"{name} did not come back; see {service.log}")
 
 
@@ -117,7 +117,8 @@ def prepare_reports() -> str | None:
 @contextmanager
 def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
                   startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
-                  api_token: str | None = None, web_port: int | None = None) -> Iterator[Stack]:
+                  api_token: str | None = None, web_port: int | None = None,
+                  telegram: bool = False) -> Iterator[Stack]:
     """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
 
     `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
@@ -127,10 +128,10 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
         raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = rasa_port or free_port(), actions_port or free_port()
-    env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", SANIC_HOST="127.0.0.1",
+    actions_url, rasa_url = f"http://127.0.0.1:{actions_port}", f"http://127.0.0.1:{rasa_port}"
+    env = rasa_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", SANIC_HOST="127.0.0.1", RASA_URL=rasa_url,
                    **(extra_env or {}))
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
-    actions_url, rasa_url = f"http://127.0.0.1:{actions_port}", f"http://127.0.0.1:{rasa_port}"
     services = {
         "actions": Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
                            env, log_dir / "actions.log", f"{actions_url}/health"),
@@ -143,11 +144,13 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
         web_url = f"http://127.0.0.1:{web_port}"
         services["web"] = Service([sys.executable, "-m", "backoffice", "--port", str(web_port)], env,
                                   log_dir / "web.log", f"{web_url}/opvolgen")
+    if telegram:
+        services["telegram"] = Service([sys.executable, "-m", "bot.telegram"], env, log_dir / "telegram.log", None)
     stack = Stack(rasa_url, actions_url, services["rasa"].log, services["actions"].log, services, web_url)
     try:
         for service in services.values():
             service.start()
-        missing = wait_ready([s.ready_url for s in services.values()], timeout=startup_timeout)
+        missing = wait_ready([s.ready_url for s in services.values() if s.ready_url], timeout=startup_timeout)
         if missing:
             raise StackError(f"servers did not start: {missing}; see the logs in {log_dir}")
         yield stack
@@ -173,12 +176,17 @@ def main() -> int:
     print("Starting the action server and the Rasa server (logs in var/log/) ...", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        with running_stack(REPO / "var" / "log", rasa_port, actions_port, web_port=web_port) as stack:
+        telegram = bool(os.environ.get("TELEGRAM_BOT_TOKEN"))
+        with running_stack(REPO / "var" / "log", rasa_port, actions_port, web_port=web_port,
+                           telegram=telegram) as stack:
             print(f"""
   Integrity assistant is running on localhost:
     Rasa REST channel : {stack.webhook}
     Action server     : {stack.actions_url}/webhook
     Follow-up page    : {stack.web_url}/opvolgen   (reporters, with their receipt code)
+    Web chat          : {stack.web_url}/chat
+    Telegram gateway  : {"running (long polling; log in var/log/telegram.log)" if telegram else
+                         "not started: set TELEGRAM_BOT_TOKEN to start it"}
   Chat in a terminal  : make shell   (in another terminal)
   Stop                : Ctrl-C
 """, flush=True)

@@ -32,6 +32,12 @@ def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return redacted
 
 
+def forget_before_restart(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After a restart (`/stop` in Telegram sends `/restart`) nothing said before it is kept."""
+    restarts = [i for i, e in enumerate(events) if e.get("event") == "restart"]
+    return events[restarts[-1]:] if restarts else events
+
+
 def stale_senders(last_seen: dict[str, float], now: float, max_idle_seconds: float) -> list[str]:
     """Conversations idle for longer than the limit: the store drops them whole (also abandoned reports)."""
     return [sender for sender, seen in last_seen.items() if now - seen > max_idle_seconds]

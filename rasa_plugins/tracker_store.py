@@ -2,6 +2,7 @@
 
 - When the actions set the slot `redact_conversation` (a report or follow-up is done), every stored user and
   bot text of that conversation is blanked and the report and follow-up slot values are dropped.
+- A restart (`/restart`, sent by the Telegram gateway's /stop) drops everything said before it.
 - A conversation idle for longer than `max_idle_seconds` (endpoints.yml, default one hour) is deleted, so an
   abandoned report does not stay in memory either. Nothing is ever written to disk.
 """
@@ -16,13 +17,14 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_plugins.redaction import needs_redaction, redact_events, stale_senders
+from rasa_plugins.redaction import forget_before_restart, needs_redaction, redact_events, stale_senders
 
 DEFAULT_MAX_IDLE_SECONDS = 3600.0
 
 
 def serialise(tracker: DialogueStateTracker) -> str:
     dialogue = tracker.as_dialogue().as_dict()
+    dialogue["events"] = forget_before_restart(dialogue.get("events") or [])
     if needs_redaction(dialogue.get("events") or []):
         dialogue["events"] = redact_events(dialogue["events"])
     return json.dumps(dialogue)

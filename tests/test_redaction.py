@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rasa_plugins.redaction import REDACTED, needs_redaction, redact_events, stale_senders
+from rasa_plugins.redaction import REDACTED, forget_before_restart, needs_redaction, redact_events, stale_senders
 
 EVENTS = [
     {"event": "user", "text": "mijn chef steelt", "parse_data": {"text": "mijn chef steelt", "entities": [{"v": 1}],
@@ -30,3 +30,9 @@ def test_redaction_blanks_texts_and_report_slots_but_keeps_the_dialogue_state() 
 
 def test_idle_conversations_are_found() -> None:
     assert stale_senders({"a": 0.0, "b": 3000.0}, now=3700.0, max_idle_seconds=3600) == ["a"]
+
+
+def test_a_restart_forgets_everything_before_it() -> None:
+    events = [*EVENTS, {"event": "restart"}, {"event": "action", "name": "action_listen"}]
+    assert forget_before_restart(events) == [{"event": "restart"}, {"event": "action", "name": "action_listen"}]
+    assert forget_before_restart(EVENTS) == EVENTS

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import followup
+from backoffice.routes import chat, followup
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
+api_router.include_router(chat.router)
