@@ -104,8 +104,8 @@ class FakeBotApi(BaseRequest):
 
 
 class BotApiServer:
-    """A small local HTTP server speaking enough of the Bot API for `python -m bot.telegram` in polling mode
-    (TELEGRAM_API_BASE_URL points there). `updates` feeds getUpdates; every call is recorded."""
+    """A small local HTTP server speaking enough of the Bot API for `python -m bot.telegram` in polling or webhook
+    mode (TELEGRAM_API_BASE_URL points there). `updates` feeds getUpdates; every call is recorded."""
 
     def __init__(self) -> None:
         self.updates: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -118,8 +118,12 @@ class BotApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def called(self, name: str) -> list[dict[str, Any]]:
+        """The parameters of every call of the Bot API method `name`, in order."""
+        return [params for _, method, params in list(self.calls) if method == name]
+
     def sent(self) -> list[dict[str, Any]]:
-        return [params for _, method, params in self.calls if method == "sendMessage"]
+        return self.called("sendMessage")
 
     def __enter__(self) -> BotApiServer:
         self._thread.start()

@@ -12,16 +12,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from telegram import Update
 
-from bot.telegram.app import QUIET_LOGGERS, PerChatUpdateProcessor, PrivacyFilter, configure_logging, main
+from bot.telegram.app import (
+    ALLOWED_UPDATES,
+    QUIET_LOGGERS,
+    PerChatUpdateProcessor,
+    PrivacyFilter,
+    configure_logging,
+    main,
+)
 from bot.telegram.config import ConfigError, TelegramConfig
 from bot.telegram.handlers import MAX_INPUT
-from devtools.stack import REPO, Stack
+from devtools.stack import REPO, Stack, free_port
 from tests.conftest import API_TOKEN
 from tests.telegram.conftest import (
     BOT_USER,
@@ -206,6 +214,77 @@ def test_python_m_bot_telegram_polls_and_logs_nothing_private(servers: Stack) ->
     assert {path.split("/")[1] for path, _, _ in api.calls} == {f"bot{TOKEN}"}
     assert "Telegram gateway starting in polling mode" in output and "DEBUG bot.telegram.handlers: Turn of" in output
     for private in (str(USER_ID), USERNAME, FIRST_NAME, LAST_NAME, QUESTION, TOKEN):
+        assert private not in output
+
+
+WEBHOOK_SECRET = "webhook-secret_Zq9xW4"
+
+
+def wait_until(condition: Callable[[], bool], deadline: float) -> bool:
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def post_update(url: str, update: dict[str, Any], secret: str | None, deadline: float) -> httpx.Response:
+    """POST an update to the webhook as Telegram does; retried only while nothing listens there yet."""
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    while True:
+        try:
+            return httpx.post(url, json=update, headers=headers, timeout=5, trust_env=False)
+        except httpx.ConnectError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.mark.rasa
+def test_python_m_bot_telegram_in_webhook_mode(servers: Stack, tmp_path: Path) -> None:
+    """The real process in webhook mode behind a reverse proxy: it registers the public https URL with the Bot API,
+    listens on a local port, accepts only updates carrying the secret token, and stops cleanly on SIGTERM."""
+    port, path = free_port(), "telegram/hook"
+    public_url, local_url = f"https://bot.example.org/{path}", f"http://127.0.0.1:{port}/{path}"
+
+    def update(update_id: int, text: str) -> dict[str, Any]:
+        entities = [{"type": "bot_command", "offset": 0, "length": len(text)}] if text.startswith("/") else []
+        return {"update_id": update_id, "message": {
+            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
+            "chat": {"id": USER_ID, "type": "private", "first_name": FIRST_NAME, "username": USERNAME},
+            "from": {"id": USER_ID, "is_bot": False, "first_name": FIRST_NAME, "last_name": LAST_NAME,
+                     "username": USERNAME}}}
+
+    with BotApiServer() as api, (tmp_path / "gateway.stderr").open("w+") as stderr:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.url,
+               "RASA_URL": servers.rasa_url, "SENDER_ID_SECRET": "p" * 40, "LOG_LEVEL": "DEBUG",
+               "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": public_url, "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+               "TELEGRAM_WEBHOOK_PORT": str(port), "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+        process = subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=REPO, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 25
+            assert wait_until(lambda: bool(api.called("setWebhook")) or process.poll() is not None, deadline)
+            [hook] = api.called("setWebhook")
+            assert (hook["url"], hook["secret_token"], hook["allowed_updates"]) == \
+                (public_url, WEBHOOK_SECRET, ALLOWED_UPDATES)
+            assert post_update(local_url, update(1, "/privacy"), "wrong-secret", deadline).status_code == 403
+            assert post_update(local_url, update(2, "/privacy"), None, deadline).status_code == 403
+            assert post_update(local_url, update(3, "hallo"), WEBHOOK_SECRET, deadline).status_code == 200
+            assert wait_until(lambda: "naam" in texts(api.sent()), deadline), api.sent()
+            process.send_signal(signal.SIGTERM)
+            returncode = process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=5)
+        stderr.seek(0)
+        output = stderr.read()
+    assert returncode == 0, output
+    assert "Hallo" in texts(api.sent()) and all(m["chat_id"] == USER_ID for m in api.sent())
+    assert html(TEXTS["privacy"]) not in texts(api.sent())  # the rejected updates were not handled
+    assert "getUpdates" not in {method for _, method, _ in api.calls}
+    assert {path.split("/")[1] for path, _, _ in api.calls} == {f"bot{TOKEN}"}
+    assert "Telegram gateway starting in webhook mode" in output and "DEBUG bot.telegram.handlers: Turn of" in output
+    for private in (str(USER_ID), USERNAME, FIRST_NAME, LAST_NAME, TOKEN, WEBHOOK_SECRET):
         assert private not in output
 
 
