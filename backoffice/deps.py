@@ -193,6 +193,19 @@ FORM_EXPIRED = ("Dit formulier is verlopen of ongeldig. Open de pagina opnieuw e
                 "Er is niets bewaard.")
 
 
+async def read_limited_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be over `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def read_form(request: Request, settings: SettingsDep) -> dict[str, str]:
     """The urlencoded form body, read with a size limit (no python-multipart needed; no file uploads here).
 
@@ -201,17 +214,10 @@ async def read_form(request: Request, settings: SettingsDep) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise UserError(415, BAD_FORM, log_reason=f"form with content type '{content_type[:60]}'")
-    limit = settings.max_form_bytes
-    declared = request.headers.get("content-length", "")
-    too_large = UserError(413, "Je tekst is te lang om te versturen. Maak hem korter en probeer opnieuw.",
-                          log_reason="form body over the size limit")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
+    body = await read_limited_body(request, settings.max_form_bytes)
+    if body is None:
+        raise UserError(413, "Je tekst is te lang om te versturen. Maak hem korter en probeer opnieuw.",
+                        log_reason="form body over the size limit")
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
                           max_num_fields=MAX_FORM_FIELDS)

@@ -34,7 +34,7 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from backoffice.deps import SettingsDep, TemplatesDep, TokenError, TokensDep
+from backoffice.deps import SettingsDep, TemplatesDep, TokenError, TokensDep, read_limited_body
 from backoffice.routes.followup import client_ip
 from backoffice.settings import Settings
 from bot import pseudonym
@@ -166,19 +166,6 @@ def reply_json(replies: list[BotReply]) -> list[dict[str, Any]]:
     return messages
 
 
-async def read_body(request: Request) -> bytes | None:
-    """The request body, or None if it is over MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
-
-
 @router.get("/chat", response_class=HTMLResponse)
 def chat_page(request: Request, templates: TemplatesDep, tokens: TokensDep) -> HTMLResponse:
     texts = channel_texts()
@@ -203,7 +190,7 @@ async def chat_message(request: Request, chat: ChatDep, tokens: TokensDep, setti
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         return refuse(415, BAD_REQUEST, f"content type '{content_type[:60]}'")
-    body = await read_body(request)
+    body = await read_limited_body(request, MAX_BODY_BYTES)
     if body is None:
         return refuse(413, texts["too_long"].format(length=f"meer dan {TEXT_MAX}", limit=TEXT_MAX),
                       "body over the size limit")
