@@ -236,6 +236,9 @@ class ValidateFollowupForm(FormValidationAction):
         texts = report_texts()
         if report_flow.control_of(str(value), texts) == "cancel":
             return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
+        if report_flow.is_command(str(value)):  # not a code attempt: no throttling, ask again
+            dispatcher.utter_message(text=texts["errors"]["command"])
+            return {"followup_code": None}
         try:
             with sessions()() as session:
                 view = service.follow_up(session, str(value), throttle_key=tracker.sender_id)

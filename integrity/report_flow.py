@@ -85,6 +85,11 @@ def previous_field(field: str, anonymous: str | None) -> str | None:
     return order[index - 1] if index > 0 else None
 
 
+def is_command(text: str) -> bool:
+    """A channel command or button payload (/help, /kies_formeel, ...) typed in the middle of a form."""
+    return bool(re.fullmatch(r"/\w+(\{.*\})?", text.strip()))
+
+
 def control_of(text: str, texts: ReportTexts) -> str | None:
     if texts.is_word(text, "cancel") or text.strip() == "/annuleren":
         return "cancel"
@@ -123,6 +128,8 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
         return Answer(control=control)
     value = (text or "").strip()
     errors = texts["errors"]
+    if is_command(value):
+        return Answer(error=errors["command"])
     if field == "report_category":
         return _category(value, intent, content, errors)
     if field == "report_anonymous":
@@ -150,7 +157,7 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
             return Answer(control="anonymous")
         if not _CONTACT.search(value):
             return Answer(error=errors["contact"])
-    if not value or value.startswith("/"):
+    if not value:
         return Answer(error=errors["empty"])
     limit = LIMITS.get(field, 5000)
     if len(value) > limit:

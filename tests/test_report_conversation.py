@@ -105,6 +105,7 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     assert "ontvangstcode" in joined(servers.say(who, "ik wil mijn melding opvolgen"))
     wrong = servers.say(who, "1111 2222 3333 4444")
     assert "kennen we niet" in joined(wrong)
+    assert "bezig met een melding of opvolging" in joined(servers.say(who, "/help")), "a command is no code"
     view = servers.say(who, code)
     assert "QX-REPLY-7" in joined(view) and "ontvangen" in joined(view)
     added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")

@@ -45,6 +45,12 @@ def test_cancel_and_back_work_at_every_question(text: str, control: str) -> None
         assert ask(field, text).control == control
 
 
+def test_commands_in_the_middle_of_the_form_are_not_taken_as_answers() -> None:
+    for field in ("report_what", "report_category", "report_confirm", "report_people"):
+        assert "bezig met een melding" in (ask(field, "/help").error or "")
+    assert ask("report_what", "/ dat was raar").value == "/ dat was raar"
+
+
 def test_free_text_checks() -> None:
     assert ask("report_what", "   ").error
     assert "6000" in (ask("report_what", "x" * 6000).error or "")
