@@ -16,14 +16,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.routing import profile_id
+from actions.routing import current_profile
 from integrity import report_flow
 from integrity.content import default_content
-from integrity.errors import DataFileError
-from integrity.profiles import Profile, get_profile
+from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
 from integrity.reports import crypto, db, service
-from integrity.routing import normalise
+from integrity.routing import answer_text, normalise
 
 logger = logging.getLogger(__name__)
 REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
@@ -36,19 +35,11 @@ def sessions() -> sessionmaker[Session]:
     return db.session_factory()
 
 
-def current_profile(tracker: Tracker) -> Profile:
-    try:
-        return get_profile(profile_id(tracker))
-    except DataFileError as exc:
-        logger.error("Cannot load organisation profile: %s", exc)
-        return get_profile(None)
-
-
 def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
     """A report answer that reads like an emergency still gets the emergency numbers, without leaving the form."""
     route = default_content().safety_route(normalise(text or ""))
     if route is not None:
-        dispatcher.utter_message(text=profile.answers.get(route.name) or default_content().answers[route.name])
+        dispatcher.utter_message(text=answer_text(route.name, profile))
 
 
 def reset(slots: tuple[str, ...]) -> list[EventType]:

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from integrity.errors import DataFileError
-from integrity.profiles import get_profile
+from integrity.profiles import Profile, get_profile
 from integrity.routing import Decision, decide
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,15 @@ def profile_id(tracker: Tracker) -> str | None:
     """Profile from the message metadata (channel), else the slot, else the server default."""
     metadata = tracker.latest_message.get("metadata") or {}
     return metadata.get("profile") or tracker.get_slot("profile")
+
+
+def current_profile(tracker: Tracker) -> Profile:
+    """The conversation's organisation profile; an unknown one falls back to the default, logged for operators."""
+    try:
+        return get_profile(profile_id(tracker))
+    except DataFileError as exc:
+        logger.error("Cannot load organisation profile: %s", exc)
+        return get_profile(None)
 
 
 def send(decision: Decision, dispatcher: CollectingDispatcher) -> None:
@@ -44,11 +53,7 @@ class ActionRoute(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        try:
-            profile = get_profile(profile_id(tracker))
-        except DataFileError as exc:
-            logger.error("Cannot load organisation profile: %s", exc)
-            profile = get_profile(None)
+        profile = current_profile(tracker)
         decision = decide(tracker.latest_message, profile,
                           pending_route=tracker.get_slot("pending_route"),
                           last_route=tracker.get_slot("last_route"))

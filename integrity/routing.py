@@ -60,7 +60,12 @@ class _Texts:
         return self.overrides[key]
 
     def answer(self, route: str) -> str:
-        return self.profile.answers.get(route) or self.content.answers[route]
+        return answer_text(route, self.profile, self.content)
+
+
+def answer_text(route: str, profile: Profile, content: Content | None = None) -> str:
+    """The answer for a route: the organisation's own wording if its profile has one, else the common text."""
+    return profile.answers.get(route) or (content or default_content()).answers[route]
 
 
 def normalise(text: str) -> str:
