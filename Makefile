@@ -34,9 +34,9 @@ envs: $(VENV)/.installed $(RASA_VENV)/.installed
 
 # System packages the tests need (Debian): a PostgreSQL server for the storage tests and Chromium for the
 # browser tests (driven by Playwright with executable_path=/usr/bin/chromium; no browser download).
-TEST_DEBS := postgresql chromium
+TEST_DEBS := postgresql chromium redis-server
 test-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium || ! test -x /usr/bin/redis-server; then \
 		if [ "$$(id -u)" != 0 ]; then echo "Install first: sudo apt-get install -y $(TEST_DEBS)" >&2; exit 1; fi; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TEST_DEBS) >/dev/null; \
 	fi
