@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
@@ -34,6 +34,7 @@ from backoffice.deps import Tokens, UserError
 from backoffice.routes import api_router
 from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
+from backoffice.staff import LoginRequired, login_redirect
 from integrity.reports import crypto, db, retention, service
 
 HERE = Path(__file__).parent
@@ -63,6 +64,8 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
 }
 # Exceptions whose message is written for operators and never contains user input.
 SAFE_MESSAGE_TYPES = (crypto.KeyFileError, crypto.DecryptionError, service.ReportBusy, service.ReportNotFound)
+
+ROLE_LABELS = {"admin": "beheerder", "coordinator": "coördinator", "handler": "behandelaar"}
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")
@@ -98,6 +101,8 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.filters["datum"] = date_nl
     env.filters["datumtijd"] = datetime_nl
     env.filters["tijd"] = lambda moment: f"{local(moment):%H:%M}"
+    env.globals["staff_of"] = lambda request: getattr(request.state, "staff", None)
+    env.globals["role_label"] = ROLE_LABELS.get
     return Jinja2Templates(env=env)
 
 
@@ -244,8 +249,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  ", ".join(fields) or "-")
         return error_response(templates, 422)
 
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[HTMLResponse]]] = {
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return login_redirect(exc.next_path)
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         UserError: user_error, StarletteHTTPException: http_error, RequestValidationError: validation_error,
+        LoginRequired: login_required,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

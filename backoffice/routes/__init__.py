@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup
+from backoffice.routes import chat, followup, staff_login
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
 api_router.include_router(chat.router)
+api_router.include_router(staff_login.router)

@@ -96,6 +96,7 @@ class Base(DeclarativeBase):
 
 class Report(Base):
     __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_profile_id_created_at", "profile_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -113,6 +114,12 @@ class Report(Base):
     content_sealed: Mapped[bytes]
     content_for_reporter: Mapped[bytes]
     reporter_key_sealed: Mapped[bytes]
+    # Back office: the staff member the case is assigned to (None: the organisation's coordinators).
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    # Idempotency: the chat's submission id, so a retried submission cannot store the report twice.
+    submission_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     messages: Mapped[list[ReportMessage]] = relationship(
         back_populates="report", cascade="all, delete-orphan", passive_deletes=True,
@@ -166,3 +173,7 @@ class FollowUpAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+# The back office tables share this metadata (foreign keys to staff_users, one Alembic history).
+from integrity.staff import models as _staff_models  # noqa: E402, F401

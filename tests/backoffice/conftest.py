@@ -114,7 +114,12 @@ def submitted(sessions: sessionmaker[Session], keys: Keys) -> Submitted:
 
 
 def check_response(response: httpx.Response) -> None:
-    assert "set-cookie" not in response.headers, f"{response.request.url} set a cookie"
+    if response.request.url.path.startswith("/beheer"):
+        for cookie in response.headers.get_list("set-cookie"):  # only the staff session cookie, locked down
+            assert cookie.startswith("bo_sessie="), cookie
+            assert all(flag in cookie.lower() for flag in ("httponly", "samesite=strict", "path=/beheer")), cookie
+    else:
+        assert "set-cookie" not in response.headers, f"{response.request.url} set a cookie"
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, f"{name} missing on {response.request.url}"
     assert "default-src 'self'" in response.headers.get("content-security-policy", "")
@@ -150,3 +155,10 @@ def send_message(client: TestClient, view: httpx.Response, text: str) -> httpx.R
     """Post a message with the tokens of a follow-up view page."""
     return client.post("/opvolgen/bericht", data={
         "csrf": hidden(view.text, "csrf"), "toegang": hidden(view.text, "toegang"), "bericht": text})
+
+
+def form_field(html: str, action: str, name: str = "csrf", index: int = 0) -> str:
+    """A hidden field of the `index`-th form posting to `action` (pages have several forms, e.g. logout in the nav)."""
+    parts = html.split(f'action="{action}"')
+    assert len(parts) > index + 1, f"no form posting to {action}"
+    return hidden(parts[index + 1].split("</form>")[0], name)

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, inspect
 from integrity.reports.cli import alembic_config, upgrade
 from integrity.reports.models import Base
 
-TABLES = {"reports", "report_messages", "status_changes", "follow_up_attempts"}
+TABLES = {"reports", "report_messages", "status_changes", "follow_up_attempts", "staff_users", "staff_sessions",
+          "case_notes", "audit_log", "conversation_counts"}
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(empty_engine: Engine) -> None:

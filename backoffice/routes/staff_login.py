@@ -1,0 +1,285 @@
+"""Staff sign-in under /beheer: password, optional TOTP second factor, unlocking the private key, account page.
+
+Every attempt lands in the audit log; a failed login never tells whether the username exists; five failures
+(password or second factor) lock the account for a quarter of an hour (`integrity.staff.accounts`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from backoffice.deps import (
+    FORM_EXPIRED,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    TokenError,
+    TokensDep,
+    UserError,
+    read_form,
+)
+from backoffice.staff import (
+    LOGIN_PATH,
+    PREFIX,
+    StaffDep,
+    check_origin,
+    clear_session_cookie,
+    optional_staff,
+    set_session_cookie,
+    staff_form,
+)
+from integrity.reports import crypto
+from integrity.staff import accounts, audit, passwords, sessions, totp
+from integrity.staff.models import Role
+from integrity.staff.sessions import LoadedSession
+
+router = APIRouter(prefix=PREFIX, tags=["beheer"])
+log = logging.getLogger("backoffice.staff")
+
+LOGIN_FORM = "aanmelden"
+CODE_FORM = "tweede-stap"
+KEY_FORM = "sleutel"
+TOTP_FORM = "tweede-stap-instellen"
+PASSWORD_FORM = "wachtwoord"
+LOGOUT_FORM = "afmelden"
+FIELD_MAX = 256
+_SAFE_NEXT = re.compile(r"/beheer(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?")
+
+WRONG_CODE = "Die code klopt niet. Gebruik de zescijferige code die je app nu toont."
+WRONG_PASSPHRASE = "Die wachtzin klopt niet. De meldingen blijven vergrendeld."
+KEY_MISSING = ("Er is nog geen sleutel voor de meldingen op deze server. Vraag de beheerder om "
+               "`python -m integrity.reports.cli keygen` uit te voeren.")
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths inside the back office: no open redirect to another site."""
+    if target and _SAFE_NEXT.fullmatch(target) and "//" not in target:
+        return target
+    return PREFIX
+
+
+def home_for(loaded: LoadedSession) -> str:
+    return f"{PREFIX}/gebruikers" if loaded.user.role == Role.ADMIN else f"{PREFIX}/meldingen"
+
+
+def _field(form: dict[str, str], name: str) -> str:
+    return form.get(name, "")[:FIELD_MAX]
+
+
+# --- login -----------------------------------------------------------------------------------------------------
+
+
+def login_page(request: Request, templates: TemplatesDep, tokens: TokensDep, *, error: str = "",
+               next_path: str = "", username: str = "", status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, "staff/login.html", {
+        "csrf": tokens.csrf(LOGIN_FORM), "error": error, "next_path": safe_next(next_path), "username": username,
+    }, status_code=status_code)
+
+
+@router.get("", include_in_schema=False)
+def start(loaded: StaffDep) -> RedirectResponse:
+    return RedirectResponse(home_for(loaded), status_code=303)
+
+
+@router.get("/aanmelden", response_class=HTMLResponse)
+def show_login(request: Request, templates: TemplatesDep, tokens: TokensDep, volgende: str = "") -> HTMLResponse:
+    return login_page(request, templates, tokens, next_path=volgende)
+
+
+@router.post("/aanmelden", response_class=HTMLResponse)
+def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: TokensDep,
+          form: Annotated[dict[str, str], Depends(read_form)]) -> Response:
+    check_origin(request, LOGIN_FORM)
+    try:
+        tokens.check_csrf(form.get("csrf", ""), LOGIN_FORM)
+    except TokenError as exc:
+        raise UserError(400, FORM_EXPIRED, log_reason=f"CSRF check failed on the login form: {exc}") from None
+    username, password, next_path = _field(form, "gebruiker").strip(), _field(form, "wachtwoord"), form.get(
+        "volgende", "")
+    try:
+        user = accounts.authenticate(db, username, password)
+    except accounts.AccountError as exc:
+        known = accounts.get_user(db, username) if accounts.USERNAME.fullmatch(username.lower()) else None
+        action = "account_locked" if isinstance(exc, accounts.AccountLocked) else "login_failed"
+        audit.record(db, action, user=known, username="(onbekend)", detail=str(exc) if known else "unknown account")
+        log.info("Staff login refused: %s", type(exc).__name__)
+        return login_page(request, templates, tokens, error=exc.user_message, next_path=next_path,
+                          username=username if known else "", status_code=401)
+    has_totp = user.totp_secret_box is not None
+    cookie = sessions.start(db, user, second_factor_done=not has_totp)
+    if has_totp:
+        response: Response = RedirectResponse(
+            f"{PREFIX}/aanmelden/code?volgende={safe_next(next_path)}", status_code=303)
+    else:
+        accounts.record_login(db, user)
+        audit.record(db, "login", user=user)
+        response = RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
+    set_session_cookie(response, request, cookie)
+    return response
+
+
+@router.get("/aanmelden/code", response_class=HTMLResponse)
+def show_second_factor(request: Request, templates: TemplatesDep,
+                       loaded: Annotated[LoadedSession | None, Depends(optional_staff)],
+                       volgende: str = "") -> Response:
+    if loaded is None:
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    if loaded.complete:
+        return RedirectResponse(safe_next(volgende), status_code=303)
+    return templates.TemplateResponse(request, "staff/second_factor.html", {
+        "csrf": loaded.csrf_token(CODE_FORM), "error": "", "next_path": safe_next(volgende)})
+
+
+@router.post("/aanmelden/code", response_class=HTMLResponse)
+def second_factor(request: Request, db: SessionDep, settings: SettingsDep, templates: TemplatesDep,
+                  loaded: Annotated[LoadedSession | None, Depends(optional_staff)],
+                  form: Annotated[dict[str, str], Depends(read_form)]) -> Response:
+    check_origin(request, CODE_FORM)
+    if loaded is None:
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        clear_session_cookie(response, request)
+        return response
+    if not loaded.check_csrf(form.get("csrf", ""), CODE_FORM):
+        raise UserError(400, FORM_EXPIRED, log_reason="CSRF check failed on the second-factor form")
+    next_path = safe_next(form.get("volgende"))
+    key = accounts.TotpKey.from_secret(settings.secret)
+    if accounts.check_second_factor(loaded.user, _field(form, "code"), key):
+        sessions.complete_second_factor(db, loaded)
+        accounts.unlock(db, loaded.user)
+        accounts.record_login(db, loaded.user)
+        audit.record(db, "login", user=loaded.user, detail="with second factor")
+        return RedirectResponse(next_path, status_code=303)
+    user = loaded.user
+    user.failed_logins += 1
+    locked = user.failed_logins >= accounts.MAX_FAILED_LOGINS
+    if locked:
+        user.locked_until, user.failed_logins = accounts.utcnow() + accounts.LOCK_DURATION, 0
+        sessions.end(db, loaded)  # commits the counter too
+        audit.record(db, "account_locked", user=user, detail="second factor failed repeatedly")
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        clear_session_cookie(response, request)
+        return response
+    db.commit()
+    audit.record(db, "login_failed", user=user, detail="wrong second-factor code")
+    return templates.TemplateResponse(request, "staff/second_factor.html", {
+        "csrf": loaded.csrf_token(CODE_FORM), "error": WRONG_CODE, "next_path": next_path}, status_code=401)
+
+
+@router.post("/afmelden")
+def logout(request: Request, db: SessionDep, loaded: StaffDep,
+           form: Annotated[dict[str, str], Depends(staff_form(LOGOUT_FORM))]) -> RedirectResponse:
+    sessions.end(db, loaded)
+    audit.record(db, "logout", user=loaded.user)
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# --- unlocking the private key ---------------------------------------------------------------------------------
+
+
+def key_page(request: Request, templates: TemplatesDep, loaded: LoadedSession, *, error: str = "",
+             next_path: str = "", status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, "staff/unlock.html", {
+        "csrf": loaded.csrf_token(KEY_FORM), "error": error, "next_path": safe_next(next_path)},
+        status_code=status_code)
+
+
+@router.get("/sleutel", response_class=HTMLResponse)
+def show_unlock(request: Request, templates: TemplatesDep, loaded: StaffDep, volgende: str = "") -> HTMLResponse:
+    return key_page(request, templates, loaded, next_path=volgende)
+
+
+@router.post("/sleutel", response_class=HTMLResponse)
+def unlock_key(request: Request, db: SessionDep, templates: TemplatesDep, loaded: StaffDep,
+               form: Annotated[dict[str, str], Depends(staff_form(KEY_FORM))]) -> Response:
+    next_path = form.get("volgende", "")
+    if loaded.user.role == Role.ADMIN:
+        raise UserError(403, "Beheerders openen geen meldingen.", log_reason="admin tried to unlock the report key")
+    try:
+        private = crypto.load_private_key(_field(form, "wachtzin"))
+    except crypto.WrongPassphrase:
+        audit.record(db, "login_failed", user=loaded.user, detail="wrong private key passphrase")
+        return key_page(request, templates, loaded, error=WRONG_PASSPHRASE, next_path=next_path, status_code=401)
+    except crypto.KeyFileError as exc:
+        log.error("Cannot unlock the private key: %s", exc)
+        return key_page(request, templates, loaded, error=KEY_MISSING, next_path=next_path, status_code=503)
+    sessions.store_private_key(db, loaded, private)
+    audit.record(db, "key_unlocked", user=loaded.user)
+    return RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
+
+
+# --- own account: password and second factor -------------------------------------------------------------------
+
+
+def account_page(request: Request, templates: TemplatesDep, loaded: LoadedSession, *, message: str = "",
+                 error: str = "", new_secret: str = "", status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, "staff/account.html", {
+        "user": loaded.user, "message": message, "error": error, "new_secret": new_secret,
+        "totp_uri": totp.provisioning_uri(new_secret, loaded.user.username) if new_secret else "",
+        "csrf_totp": loaded.csrf_token(TOTP_FORM), "csrf_password": loaded.csrf_token(PASSWORD_FORM),
+    }, status_code=status_code)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def show_account(request: Request, templates: TemplatesDep, loaded: StaffDep) -> HTMLResponse:
+    return account_page(request, templates, loaded)
+
+
+@router.post("/account/tweede-stap", response_class=HTMLResponse)
+def configure_second_factor(request: Request, db: SessionDep, settings: SettingsDep, templates: TemplatesDep,
+                            loaded: StaffDep,
+                            form: Annotated[dict[str, str], Depends(staff_form(TOTP_FORM))]) -> HTMLResponse:
+    key = accounts.TotpKey.from_secret(settings.secret)
+    step = form.get("stap", "")
+    if step == "begin":
+        return account_page(request, templates, loaded, new_secret=totp.new_secret())
+    if step == "bevestig":
+        secret = _field(form, "geheim")
+        if not re.fullmatch(r"[A-Z2-7]{32}", secret):
+            raise UserError(400, FORM_EXPIRED, log_reason="malformed TOTP secret in the set-up form")
+        try:
+            accounts.enable_totp(db, loaded.user, secret, _field(form, "code"), key)
+        except accounts.InvalidAccount as exc:
+            return account_page(request, templates, loaded, error=exc.user_message, new_secret=secret,
+                                status_code=400)
+        audit.record(db, "totp_enabled", user=loaded.user)
+        return account_page(request, templates, loaded, message="De tweede stap staat aan. Vanaf nu vragen we bij "
+                                                                "het aanmelden ook een code uit je app.")
+    if step == "uit":
+        if not passwords.verify_password(loaded.user.password_hash, _field(form, "wachtwoord")):
+            return account_page(request, templates, loaded, error="Je wachtwoord klopt niet. De tweede stap blijft "
+                                                                  "aan.", status_code=400)
+        accounts.disable_totp(db, loaded.user)
+        audit.record(db, "totp_disabled", user=loaded.user)
+        return account_page(request, templates, loaded, message="De tweede stap staat uit.")
+    raise UserError(400, FORM_EXPIRED, log_reason="unknown step in the second-factor form")
+
+
+@router.post("/account/wachtwoord", response_class=HTMLResponse)
+def change_password(request: Request, db: SessionDep, templates: TemplatesDep, loaded: StaffDep,
+                    form: Annotated[dict[str, str], Depends(staff_form(PASSWORD_FORM))]) -> Response:
+    if not passwords.verify_password(loaded.user.password_hash, _field(form, "huidig")):
+        return account_page(request, templates, loaded, error="Je huidige wachtwoord klopt niet. Er is niets "
+                                                              "gewijzigd.", status_code=400)
+    new, repeat = _field(form, "nieuw"), _field(form, "herhaal")
+    if new != repeat:
+        return account_page(request, templates, loaded, error="De twee nieuwe wachtwoorden zijn niet gelijk. Er is "
+                                                              "niets gewijzigd.", status_code=400)
+    try:
+        accounts.set_password(db, loaded.user, new)
+    except passwords.WeakPassword as exc:
+        return account_page(request, templates, loaded, error=exc.user_message, status_code=400)
+    sessions.end_all(db, loaded.user.id)
+    audit.record(db, "password_changed", user=loaded.user, detail="own password; all sessions ended")
+    cookie = sessions.start(db, loaded.user, second_factor_done=True)
+    response = RedirectResponse(f"{PREFIX}/account", status_code=303)
+    set_session_cookie(response, request, cookie)
+    return response
+
+

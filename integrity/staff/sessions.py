@@ -1,0 +1,152 @@
+"""Server-side login sessions.
+
+The cookie holds two random values, `<token>.<unlock key>` (base64url). The table stores only SHA-256(token) and,
+once the staff member unlocked the back office private key with its passphrase, that key encrypted with the
+unlock key. So the database alone opens neither a session nor the private key, and logging out (deleting the
+row) forgets the unlocked key. Sessions end after IDLE of inactivity or ABSOLUTE after login.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import nacl.exceptions
+import nacl.secret
+from nacl.public import PrivateKey
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from integrity.reports.service import utcnow
+from integrity.staff.models import StaffSession, StaffUser
+
+IDLE = timedelta(minutes=30)
+ABSOLUTE = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)  # write last_seen_at at most this often
+PENDING_SECOND_FACTOR = timedelta(minutes=5)
+_TOKEN_BYTES = 32
+MAX_COOKIE_CHARS = 200
+
+
+@dataclass
+class LoadedSession:
+    record: StaffSession
+    user: StaffUser
+    token: bytes
+    unlock_key: bytes
+
+    @property
+    def complete(self) -> bool:
+        return self.record.second_factor_done
+
+    @property
+    def key_unlocked(self) -> bool:
+        return self.record.key_box is not None
+
+    def csrf_token(self, form: str) -> str:
+        """Bound to this session and form; stable for the session's life."""
+        mac = hmac.new(hashlib.sha256(b"csrf|" + self.token).digest(), form.encode("utf-8"), hashlib.sha256)
+        return _b64(mac.digest())
+
+    def check_csrf(self, token: str, form: str) -> bool:
+        return hmac.compare_digest(token.encode("ascii", "replace"), self.csrf_token(form).encode("ascii"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _session_id(token: bytes) -> str:
+    return hashlib.sha256(token).hexdigest()
+
+
+def start(session: Session, user: StaffUser, *, second_factor_done: bool, now: datetime | None = None) -> str:
+    """A new session for `user` (commits); returns the cookie value. Expired sessions are cleared on the way."""
+    now = now or utcnow()
+    token, unlock_key = secrets.token_bytes(_TOKEN_BYTES), secrets.token_bytes(nacl.secret.SecretBox.KEY_SIZE)
+    expires = now + (IDLE if second_factor_done else PENDING_SECOND_FACTOR)
+    session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
+    session.add(StaffSession(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now,
+                             expires_at=expires, second_factor_done=second_factor_done))
+    session.commit()
+    return f"{_b64(token)}.{_b64(unlock_key)}"
+
+
+def load(session: Session, cookie: str | None, *, now: datetime | None = None) -> LoadedSession | None:
+    """The live session for this cookie value, or None (missing, malformed, unknown, expired or inactive user)."""
+    if not cookie or len(cookie) > MAX_COOKIE_CHARS or not cookie.isascii() or cookie.count(".") != 1:
+        return None
+    try:
+        token, unlock_key = (_unb64(part) for part in cookie.split("."))
+    except (binascii.Error, ValueError):
+        return None
+    if len(token) != _TOKEN_BYTES or len(unlock_key) != nacl.secret.SecretBox.KEY_SIZE:
+        return None
+    now = now or utcnow()
+    record = session.get(StaffSession, _session_id(token))
+    if record is None:
+        return None
+    user = session.get(StaffUser, record.user_id)
+    if record.expires_at <= now or record.created_at + ABSOLUTE <= now or user is None or not user.active:
+        session.delete(record)
+        session.commit()
+        return None
+    if record.second_factor_done and now - record.last_seen_at >= TOUCH_EVERY:
+        record.last_seen_at = now
+        record.expires_at = min(now + IDLE, record.created_at + ABSOLUTE)
+        session.commit()
+    return LoadedSession(record, user, token, unlock_key)
+
+
+def complete_second_factor(session: Session, loaded: LoadedSession, *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    loaded.record.second_factor_done = True
+    loaded.record.last_seen_at = now
+    loaded.record.expires_at = min(now + IDLE, loaded.record.created_at + ABSOLUTE)
+    session.commit()
+
+
+def store_private_key(session: Session, loaded: LoadedSession, private_key: PrivateKey) -> None:
+    loaded.record.key_box = bytes(nacl.secret.SecretBox(loaded.unlock_key).encrypt(bytes(private_key)))
+    session.commit()
+
+
+def private_key(loaded: LoadedSession) -> PrivateKey | None:
+    if loaded.record.key_box is None:
+        return None
+    try:
+        return PrivateKey(nacl.secret.SecretBox(loaded.unlock_key).decrypt(loaded.record.key_box))
+    except nacl.exceptions.CryptoError:
+        return None
+
+
+def forget_private_key(session: Session, loaded: LoadedSession) -> None:
+    loaded.record.key_box = None
+    session.commit()
+
+
+def end(session: Session, loaded: LoadedSession) -> None:
+    session.delete(loaded.record)
+    session.commit()
+
+
+def end_all(session: Session, user_id: int) -> int:
+    """Log a user out everywhere (after a password change, deactivation or reset)."""
+    deleted = session.execute(delete(StaffSession).where(StaffSession.user_id == user_id)).rowcount
+    session.commit()
+    return deleted or 0
+
+
+def active_sessions(session: Session, user_id: int, *, now: datetime | None = None) -> list[StaffSession]:
+    now = now or utcnow()
+    return list(session.scalars(select(StaffSession).where(StaffSession.user_id == user_id,
+                                                           StaffSession.expires_at > now)))
