@@ -35,6 +35,7 @@ from backoffice.routes import api_router
 from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
+from bot.ratelimit import RateLimiter
 from integrity.reports import crypto, db, retention, service
 
 HERE = Path(__file__).parent
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.templates = templates
     app.state.chat = chat
+    app.state.login_limiter = RateLimiter(settings.login_ip_limit, settings.login_window)
     app.state.tokens = Tokens(settings.secret, csrf_ttl=settings.csrf_ttl, report_ttl=settings.report_token_ttl)
 
     # Added first = innermost: the 500 page still gets the security headers.

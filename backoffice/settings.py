@@ -69,6 +69,8 @@ class Settings:
     chat_session_limit: int = 20  # web chat: messages per chat_window per chat session
     chat_ip_limit: int = 120  # web chat: messages per chat_window per client IP (an office may share one address)
     chat_window: float = 60.0  # seconds
+    login_ip_limit: int = 30  # staff login attempts (password or code) per login_window per client IP
+    login_window: float = 600.0  # seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

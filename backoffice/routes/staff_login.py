@@ -23,6 +23,7 @@ from backoffice.deps import (
     UserError,
     read_form,
 )
+from backoffice.routes.followup import client_ip
 from backoffice.staff import (
     LOGIN_PATH,
     PREFIX,
@@ -33,6 +34,7 @@ from backoffice.staff import (
     set_session_cookie,
     staff_form,
 )
+from bot.ratelimit import RateLimiter
 from integrity.reports import crypto
 from integrity.staff import accounts, audit, passwords, sessions, totp
 from integrity.staff.models import Role
@@ -52,6 +54,7 @@ _SAFE_NEXT = re.compile(r"/beheer(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?"
 
 WRONG_CODE = "Die code klopt niet. Gebruik de zescijferige code die je app nu toont."
 WRONG_PASSPHRASE = "Die wachtzin klopt niet. De meldingen blijven vergrendeld."
+TOO_MANY = "Te veel aanmeldpogingen vanaf dit adres. Wacht tien minuten en probeer het dan opnieuw."
 KEY_MISSING = ("Er is nog geen sleutel voor de meldingen op deze server. Vraag de beheerder om "
                "`python -m integrity.reports.cli keygen` uit te voeren.")
 
@@ -65,6 +68,14 @@ def safe_next(target: str | None) -> str:
 
 def home_for(loaded: LoadedSession) -> str:
     return f"{PREFIX}/gebruikers" if loaded.user.role == Role.ADMIN else f"{PREFIX}/meldingen"
+
+
+def throttle(request: Request) -> None:
+    """Per client IP, against password spraying across accounts (the per-account lock-out does not see that)."""
+    limiter: RateLimiter = request.app.state.login_limiter
+    if not limiter.allow(client_ip(request)):
+        raise UserError(429, TOO_MANY, log_reason="login attempts over the per-IP limit",
+                        headers={"Retry-After": str(int(limiter.window))})
 
 
 def _field(form: dict[str, str], name: str) -> str:
@@ -95,6 +106,7 @@ def show_login(request: Request, templates: TemplatesDep, tokens: TokensDep, vol
 def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: TokensDep,
           form: Annotated[dict[str, str], Depends(read_form)]) -> Response:
     check_origin(request, LOGIN_FORM)
+    throttle(request)
     try:
         tokens.check_csrf(form.get("csrf", ""), LOGIN_FORM)
     except TokenError as exc:
@@ -140,6 +152,7 @@ def second_factor(request: Request, db: SessionDep, settings: SettingsDep, templ
                   loaded: Annotated[LoadedSession | None, Depends(optional_staff)],
                   form: Annotated[dict[str, str], Depends(read_form)]) -> Response:
     check_origin(request, CODE_FORM)
+    throttle(request)
     if loaded is None:
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         clear_session_cookie(response, request)

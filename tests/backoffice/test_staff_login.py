@@ -181,3 +181,13 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(
     client.cookies.clear()
     assert login(client, coordinator, PASSWORD).status_code == 401
     assert login(client, coordinator, new).status_code == 303
+
+
+def test_many_login_attempts_from_one_address_are_throttled(app, coordinator: str) -> None:  # type: ignore[no-untyped-def]
+    app.state.login_limiter.limit = 3
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for _ in range(3):
+            assert login(client, "iemand-anders", "fout fout fout").status_code == 401
+        throttled = login(client, coordinator)
+        assert throttled.status_code == 429 and "Te veel aanmeldpogingen" in throttled.text
+        assert throttled.headers["retry-after"] == "600" and "set-cookie" not in throttled.headers
