@@ -23,6 +23,7 @@ from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
 from integrity.reports import crypto, db, service
 from integrity.routing import answer_text, normalise
+from integrity.staff import analytics
 
 logger = logging.getLogger(__name__)
 REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
@@ -60,6 +61,7 @@ class ActionReportIntro(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(text=report_texts()["intro"].strip())
         events = [*reset(REPORT_SLOTS), SlotSet("profile", current_profile(tracker).id)]
+        analytics.note(current_profile(tracker).id, "report_started")  # a count only, in the background
         last = tracker.get_slot("last_route")
         if last in report_flow.categories():
             events.append(SlotSet("report_category", last))
@@ -175,6 +177,7 @@ class ActionReportFinish(Action):
             dispatcher.utter_message(text=texts["errors"]["storage"])
             return [SlotSet("report_confirm", None), FollowupAction("report_form")]
         logger.info("Report stored: reference=%s category=%s", submitted.reference, draft.category)
+        analytics.note(draft.profile_id, "report_submitted")
         dispatcher.utter_message(text=texts["submitted"].strip().format(
             reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
         return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
@@ -241,6 +244,7 @@ class ValidateFollowupForm(FormValidationAction):
             return {"followup_code": None}
         for line in render_view(view):
             dispatcher.utter_message(text=line)
+        analytics.note(current_profile(tracker).id, "followup")
         return {"followup_code": str(value)}
 
     async def validate_followup_addition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

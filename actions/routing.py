@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from integrity.errors import DataFileError
 from integrity.profiles import Profile, get_profile
 from integrity.routing import Decision, decide
+from integrity.staff import analytics
 
 logger = logging.getLogger(__name__)
 
@@ -60,4 +61,5 @@ class ActionRoute(Action):
         logger.info("route=%s topic=%s fallback=%s confidence=%.2f",
                     decision.route, decision.topic, decision.fallback, decision.confidence)
         send(decision, dispatcher)
+        analytics.note_decision(profile.id, decision)  # counts only (no text); in the background, never raises
         return slot_events(decision, profile.id)
