@@ -425,30 +425,96 @@ def _store_new_report(session: Session, values: dict[str, Any]) -> bool:
     return False
 
 
+class SubmissionConflict(ReportError):
+    """A retried submission whose report the back office already took up: its receipt code cannot be re-issued."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"Submission retried for report {reference}, which already has back office activity; no new code issued",
+            f"Je melding is al bewaard (referentie {reference}) en wordt al behandeld, maar je ontvangstcode kon "
+            "niet getoond worden. Vraag het integriteitsteam naar je melding met deze referentie, of maak een "
+            "nieuwe melding als je zelf wil opvolgen.",
+        )
+        self.reference = reference
+
+
+SUBMISSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _sealed_copies(public: PublicKey, fields: dict[str, Any], report_id: str, reference: str,
+                   created_at: datetime) -> tuple[dict[str, Any], str]:
+    """A new receipt code and the columns that depend on it and on the content: (values, code)."""
+    code = receipts.new_code()
+    digest, key = receipts.receipt_hash(code), receipts.reporter_key(code)
+    content = _pack({"version": CONTENT_VERSION, "report_id": report_id, "reference": reference,
+                     "submitted_at": created_at.isoformat(), **fields})
+    return {
+        "profile_id": fields["profile_id"], "category": fields["category"], "target_actor": fields["preferred_route"],
+        "receipt_hash": digest, "content_sealed": crypto.seal(public, content),
+        "reporter_key_sealed": crypto.seal(public, key), "content_for_reporter": crypto.secretbox_encrypt(key, content),
+    }, code
+
+
+def _reissue(session: Session, report: Report, fields: dict[str, Any], public: PublicKey) -> SubmittedReport | None:
+    """Give a report stored by an earlier attempt of the same submission a new receipt code; commits.
+
+    That attempt never showed its code (the form would have ended), so the code is replaced: new receipt hash,
+    reporter key and reporter's copy, and the content is the one confirmed now (it may have been corrected in
+    between). The old code's key is unknown, so a report with messages (or taken up by the back office) cannot be
+    re-keyed: SubmissionConflict. None on a (practically impossible) receipt hash collision.
+    """
+    has_messages = session.scalar(select(func.count(ReportMessage.id)).where(ReportMessage.report_id == report.id))
+    if report.status != ReportStatus.NIEUW or has_messages:
+        session.rollback()
+        raise SubmissionConflict(report.reference)
+    values, code = _sealed_copies(public, fields, report.id, report.reference, report.created_at)
+    for name, value in values.items():
+        setattr(report, name, value)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        if not _is_unique_violation(exc):
+            raise
+        return None
+    return SubmittedReport(receipts.format_code(code), report.reference, report.ack_due, report.feedback_due)
+
+
 def submit_report(
-    session: Session, draft: ReportDraft, public_key: bytes | PublicKey, *, now: datetime | None = None
+    session: Session, draft: ReportDraft, public_key: bytes | PublicKey, *, submission_id: str | None = None,
+    now: datetime | None = None,
 ) -> SubmittedReport:
     """Validate, encrypt and store a report; commits. Returns the receipt code to show the reporter once.
 
     SQLite "database is locked" (after the busy timeout) is retried LOCK_RETRIES times with backoff, then
     ReportBusy; a unique collision of receipt hash or reference gets a new code and reference.
+
+    `submission_id` (16-64 characters of A-Z a-z 0-9 _ -, no personal data) makes a retry idempotent: if a report
+    with that id exists, an earlier attempt stored it but its code never reached the reporter (the channel crashed
+    before the reply), so no second report is stored; the existing one gets a fresh receipt code, which is
+    returned (see `_reissue`; SubmissionConflict if the back office already took it up).
     """
     fields = validate_draft(draft)
+    if submission_id is not None and not SUBMISSION_ID.fullmatch(submission_id):
+        raise ValueError("submission_id must be 16-64 characters of A-Z, a-z, 0-9, '_' or '-'")
     public = _public_key(public_key)
     for _ in range(SUBMIT_ATTEMPTS):
+        if submission_id is not None:
+            # SQLite: this read already holds the write lock (BEGIN IMMEDIATE) up to the insert's commit.
+            # PostgreSQL: a concurrent duplicate fails on the unique column, and the next round finds it here.
+            existing = session.scalar(select(Report).where(Report.submission_id == submission_id).with_for_update())
+            if existing is not None:
+                reissued = _reissue(session, existing, fields, public)
+                if reissued is not None:
+                    return reissued
+                continue
         created_at = now or utcnow()
-        code = receipts.new_code()
-        digest, key = receipts.receipt_hash(code), receipts.reporter_key(code)
         report_id, reference = str(uuid.uuid4()), _new_reference(created_at)
-        content = _pack({"version": CONTENT_VERSION, "report_id": report_id, "reference": reference,
-                         "submitted_at": created_at.isoformat(), **fields})
+        sealed, code = _sealed_copies(public, fields, report_id, reference, created_at)
         ack_due, feedback_due = ack_due_for(created_at), feedback_due_for(created_at, None)
         values = {
-            "id": report_id, "reference": reference, "profile_id": fields["profile_id"],
-            "category": fields["category"], "target_actor": fields["preferred_route"], "status": ReportStatus.NIEUW,
-            "created_at": created_at, "ack_due": ack_due, "feedback_due": feedback_due, "receipt_hash": digest,
-            "content_sealed": crypto.seal(public, content), "reporter_key_sealed": crypto.seal(public, key),
-            "content_for_reporter": crypto.secretbox_encrypt(key, content),
+            "id": report_id, "reference": reference, "status": ReportStatus.NIEUW, "created_at": created_at,
+            "ack_due": ack_due, "feedback_due": feedback_due, "submission_id": submission_id, **sealed,
         }
         if _store_new_report(session, values):
             return SubmittedReport(receipts.format_code(code), reference, ack_due, feedback_due)
