@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup, staff_cases, staff_login
+from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_stats
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
 api_router.include_router(chat.router)
 api_router.include_router(staff_login.router)
 api_router.include_router(staff_cases.router)
+api_router.include_router(staff_admin.router)
+api_router.include_router(staff_stats.router)
