@@ -119,10 +119,11 @@ def users_page(request: Request, db: SessionDep, templates: TemplatesDep, loaded
     admin = loaded.user
     users = accounts.list_users(db, admin.profile_id)
     profiles = managed_profiles(admin)
+    default = NewAccount(profile_id=admin.profile_id or (profiles[0].id if profiles else ""))
     return templates.TemplateResponse(request, "staff/admin_users.html", {
         "users": users, "profiles": profiles, "names": {p.id: p.name for p in profiles},
         "installation_admin": admin.profile_id is None, "roles": [r.value for r in Role],
-        "values": values or NewAccount(profile_id=admin.profile_id or ""), "error": error, "now": utcnow(),
+        "values": values or default, "error": error, "now": utcnow(),
         "csrf": loaded.csrf_token(CREATE_FORM),
     }, status_code=status_code)
 

@@ -100,6 +100,10 @@ def _period(van: str, tot: str, zone: ZoneInfo, default: Period) -> tuple[Period
         return default, exc.user_message + " We tonen de standaardperiode."
 
 
+def date_label(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
 def month_label(key: str) -> str:
     year, month = key.split("-")
     return f"{MONTHS[int(month) - 1]} {year}"
@@ -145,6 +149,7 @@ def show_statistics(request: Request, db: SessionDep, settings: SettingsDep, tem
     return templates.TemplateResponse(request, "staff/stats.html", {
         "stats": stats, "charts": charts, "period": period, "error": error, "cell": statistics.cell,
         "min_cell": statistics.MIN_CELL, "export_query": f"van={period.start}&tot={period.end}",
+        "date_label": date_label,
     }, status_code=400 if error else 200)
 
 
@@ -224,5 +229,5 @@ def show_conversations(request: Request, db: SessionDep, settings: SettingsDep, 
         "fallback_chart": bars(sorted(((t, c.get("fallback", 0)) for t, c in topics if c.get("fallback")),
                                       key=lambda row: -row[1]), labels, suppress=False),
         "totals": [(event, summary.totals.get(event, 0)) for event in analytics.EVENTS],
-        "cell": statistics.cell,
+        "cell": statistics.cell, "date_label": date_label,
     }, status_code=400 if error else 200)
