@@ -78,7 +78,8 @@ def raw_database(engine: Engine) -> bytes:
 async def test_route_decisions_become_counts_per_event_and_topic(sessions: sessionmaker[Session]) -> None:
     await route(tracker("geschenken"))
     await route(tracker("geschenken"))
-    await route(tracker("kies_formeel", slots={"pending_route": "pesten"}))
+    await route(tracker("pesten"))
+    await route(tracker("kies_formeel", slots={"pending_route": "pesten"}))  # the same question: not counted again
     await route(tracker("nlu_fallback", ranking=[{"name": "nlu_fallback", "confidence": 0.6},
                                                  {"name": "nevenactiviteiten", "confidence": 0.2}]))
     await route(tracker("mens_spreken", "ik wil met een mens praten"))

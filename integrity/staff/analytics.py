@@ -34,8 +34,9 @@ from integrity.staff.models import ConversationCount
 log = logging.getLogger(__name__)
 
 EVENTS = ("topic", "fallback", "handover", "emergency", "report_started", "report_submitted", "followup")
-# Route kinds whose answer counts as "a topic answered".
-TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info", "choice")
+# Route kinds whose answer counts as "a topic answered". Not "choice": the informal/formal answer continues a
+# psychosocial question that was already counted.
+TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")
 ZONE = ZoneInfo("Europe/Brussels")  # the day a conversation happened, as the organisation counts days
 _PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 QUEUE_MAX = 10_000  # events waiting for the database; beyond this they are dropped
