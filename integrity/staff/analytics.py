@@ -34,7 +34,7 @@ from integrity.staff.models import ConversationCount
 log = logging.getLogger(__name__)
 
 EVENTS = ("topic", "fallback", "handover", "emergency", "report_started", "report_submitted", "followup")
-# Route kinds whose answer counts as "a topic answered". Not "choice": the informal/formal answer continues a
+# Route kinds whose answer counts as "a topic answered". Not the informal/formal choice: it continues a
 # psychosocial question that was already counted.
 TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")
 ZONE = ZoneInfo("Europe/Brussels")  # the day a conversation happened, as the organisation counts days
@@ -98,6 +98,8 @@ def event_for(decision: Decision) -> tuple[str, str] | None:
         return "fallback", decision.topic if decision.topic in TOPICS else ""
     if kind == "handoff":
         return "handover", ""
+    if kind == "psychosocial" and decision.pending_route is None:
+        return None  # the answer to "informal or formal?" carries the base route without asking again
     if kind in TOPIC_KINDS:
         return "topic", decision.topic
     return None
