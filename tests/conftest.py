@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from devtools.stack import MODEL, RASA, REPO, Stack, StackError, prepare_reports, rasa_env, running_stack
 
@@ -17,6 +21,24 @@ PASSPHRASE = "conversation tests passphrase"
 def require_model() -> None:
     if not MODEL.is_file() or not RASA.exists():
         pytest.fail("The trained model or .venv-rasa is missing: run the tests through `make test`.")
+
+
+@pytest.fixture(autouse=True)
+def conversation_counts_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Actions driven in-process count conversation events in the background (`integrity.staff.analytics`).
+
+    Without this they would write to the repository's own `var/integrity.db`. Tests about the counts replace the
+    recorder themselves.
+    """
+    from integrity.staff import analytics
+    from integrity.staff.models import ConversationCount
+
+    def factory() -> sessionmaker[Session]:
+        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        ConversationCount.__table__.create(engine)
+        return sessionmaker(engine)
+
+    monkeypatch.setattr(analytics, "recorder", analytics.Recorder(functools.cache(factory)))
 
 
 @dataclass
