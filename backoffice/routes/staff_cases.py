@@ -126,7 +126,7 @@ def case_list(request: Request, db: SessionDep, templates: TemplatesDep, loaded:
     actors = cases.organisation_actors(loaded.user.profile_id)
     return templates.TemplateResponse(request, "staff/case_list.html", {
         "page": page, "wanted": wanted, "status_labels": STATUS_LABELS, "actors": actors,
-        "categories": [(c, topic_label(c)) for c in cases.categories_in_scope(db, loaded.user)],
+        "categories": sorted(((c, topic_label(c)) for c in cases.report_categories()), key=lambda item: item[1]),
         "topic_label": topic_label,
         "previous_query": _query(wanted, page.page - 1) if page.page > 1 else None,
         "next_query": _query(wanted, page.page + 1) if page.page < page.pages else None,

@@ -96,7 +96,12 @@ class Base(DeclarativeBase):
 
 class Report(Base):
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_profile_id_created_at", "profile_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_reports_profile_id_created_at", "profile_id", "created_at"),
+        # Covers the back office case list (integrity.staff.cases): scope, filters and sort read only this index.
+        Index("ix_reports_case_list", "profile_id", "status", "acknowledged_at", "ack_due", "feedback_due",
+              "created_at", "category", "target_actor", "assignee_id", "id"),
+    )
 
     id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
     reference: Mapped[str] = mapped_column(String(20), unique=True)
