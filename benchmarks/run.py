@@ -1,34 +1,38 @@
 """`make bench`: measure and write docs/benchmarks.md.
 
-- `rasa train` of the full data (forced): wall time and peak memory.
-- One chat turn through the Rasa REST channel + action server, sequential: p50/p95/p99 latency.
+- `rasa train` of the full data (forced): wall time and peak memory;
+- NLU comparison: config.yml, diet-light, diet-transformer and a TF-IDF + logistic-regression baseline on the
+  same held-out sets (benchmarks.nlu_compare);
+- chat turn latency and throughput through the REST channel + action server at 1, 20 and 100 concurrent users;
+- report submission with SQLite and PostgreSQL;
+- the back-office case list at 10,000 reports, when benchmarks/caselist.py exists.
+
+Quick runs: --skip-train, --skip-nlu, --skip-chat, --skip-reports, --pipelines [NAME ...] (a subset of the Rasa
+pipelines; the baseline always runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import os
 import shutil
+import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
-from benchmarks.measure import machine, percentile, run_measured
+from benchmarks import markdown
+from benchmarks.chat_load import bench_chat_load
+from benchmarks.measure import machine, run_measured
+from benchmarks.nlu_compare import RASA_PIPELINES, bench_nlu
 from benchmarks.reports import bench_reports
 from devtools.stack import MODEL, RASA, REPO, rasa_env, running_stack
 
-MESSAGES = [
-    "mag ik een fles wijn van een leverancier aannemen",
-    "mijn collega wordt al weken uitgelachen door het team",
-    "ik vermoed dat iemand facturen vervalst",
-    "hoe bereik ik de vertrouwenspersoon",
-    "ik heb te veel werkdruk en slaap slecht",
-    "wat is het weer morgen",
-    "hallo",
-    "/kies_formeel",
-]
+REPORTS, REPORT_THREADS = 200, 16
+CASE_LIST_MODULE = "benchmarks.caselist"
 
 
 def bench_training(work: Path) -> tuple[float, float]:
@@ -40,69 +44,62 @@ def bench_training(work: Path) -> tuple[float, float]:
     return seconds, peak
 
 
-def bench_chat_turns(work: Path, turns: int) -> tuple[list[float], int]:
-    with running_stack(work / "logs") as stack, httpx.Client(timeout=60) as client:
-        sender = "bench-" + uuid.uuid4().hex
-        for text in MESSAGES:  # warm-up
-            client.post(stack.webhook, json={"sender": sender, "message": text}).raise_for_status()
-        latencies, errors = [], 0
-        for i in range(turns):
-            sender = f"bench-{i // len(MESSAGES)}-{uuid.uuid4().hex[:6]}" if i % len(MESSAGES) == 0 else sender
-            start = time.perf_counter()
-            response = client.post(stack.webhook, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]})
-            latencies.append((time.perf_counter() - start) * 1000)
-            if response.status_code != 200 or not response.json():
-                errors += 1
-        return latencies, errors
+def bench_case_list() -> tuple[dict[str, float] | None, str]:
+    """The back-office benchmark, if its module exists: (result, note)."""
+    if importlib.util.find_spec(CASE_LIST_MODULE) is None:
+        return None, "Not measured: `benchmarks/caselist.py` does not exist yet."
+    function: Callable[[], dict[str, float]] = importlib.import_module(CASE_LIST_MODULE).bench_case_list
+    return function(), ""
+
+
+def step(name: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--turns", type=int, default=400)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-nlu", action="store_true")
+    parser.add_argument("--skip-chat", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--pipelines", nargs="*", choices=list(RASA_PIPELINES),
+                        help="Rasa pipelines to compare (none: the baseline only)")
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 100], help="concurrency levels")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args()
     if not MODEL.is_file():
         raise SystemExit("no trained model: run `make model` first")
+    started, load_before = time.monotonic(), os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        step("rasa train")
         train = None if args.skip_train else bench_training(work)
-        latencies, errors = bench_chat_turns(work, args.turns)
-    reports = bench_reports()
+        step("NLU comparison")
+        nlu_results, sizes = (None, {}) if args.skip_nlu else bench_nlu(work, args.pipelines)
+        step("chat load")
+        chat = None
+        if not args.skip_chat:
+            with running_stack(work / "logs") as stack:
+                chat = bench_chat_load(stack.webhook, args.users)
+    step("reports")
+    reports = None if args.skip_reports else bench_reports(REPORTS, REPORT_THREADS)
+    step("case list")
+    case_list, case_note = bench_case_list()
+    minutes = (time.monotonic() - started) / 60
+    command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
     lines = [
         "# Benchmarks",
         "",
-        f"Produced by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-        f"Machine: {machine()}.",
+        f"Produced by `make bench` (`{command}`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"the run took {minutes:.0f} min.",
+        f"Machine: {machine()}. Load average (1 min) {load_before[0]:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (other work shares this machine; times are upper bounds).",
         "",
-        "## Training (`rasa train --force`, full data, config.yml)",
-        "",
-    ]
-    if train:
-        lines += [f"- wall time: {train[0]:.0f} s (budget: 180 s)", f"- peak memory: {train[1]:.0f} MB"]
-    else:
-        lines += ["- not measured in this run (`--skip-train`)"]
-    lines += [
-        "",
-        "## One chat turn: REST channel → Rasa (NLU + rules) → action server → reply",
-        "",
-        f"Sequential, one client on localhost, {len(latencies)} turns over {len(MESSAGES)} different messages "
-        f"(topic questions, an actor question, out of scope, a greeting and a button payload), after a warm-up.",
-        "",
-        "| p50 ms | p95 ms | p99 ms | max ms | errors |",
-        "|---|---|---|---|---|",
-        f"| {percentile(latencies, 50):.1f} | {percentile(latencies, 95):.1f} | {percentile(latencies, 99):.1f} | "
-        f"{max(latencies):.1f} | {errors} |",
-        "",
-        "## Report submission (service layer: validate, seal, Argon2 receipt hash, store)",
-        "",
-        "200 reports submitted concurrently from 16 threads, production Argon2 parameters.",
-        "",
-        "| database | stored | seconds | reports/s | p50 ms | p95 ms |",
-        "|---|---|---|---|---|---|",
-        *[f"| {name} | {r['stored']:.0f}/{r['reports']:.0f} | {r['seconds']:.1f} | {r['per_second']:.1f} | "
-          f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |" for name, r in reports.items()],
-        "",
+        *markdown.training(train),
+        *markdown.nlu(nlu_results, sizes),
+        *markdown.chat(chat),
+        *markdown.reports(reports, REPORTS, REPORT_THREADS),
+        *markdown.case_list(case_list, case_note),
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
