@@ -6,6 +6,7 @@ Nothing here logs what the user typed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,7 @@ from integrity import report_flow
 from integrity.content import default_content
 from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, receipts, service
 from integrity.routing import answer_text, normalise
 from integrity.staff import analytics
 
@@ -52,14 +53,46 @@ def channel_of(tracker: Tracker) -> str:
     return channel if channel in service.CHANNELS else "terminal"
 
 
+def submission_id(tracker: Tracker) -> str | None:
+    """The same id for every attempt to send one report, so that a retry after a crash cannot store it twice.
+
+    Derived, not stored in a slot (that would change the domain): a keyed hash of the sender, the random message
+    id of the message that started the report and the time its intro ran (the first `action_report_intro` since
+    the last report was sent or cancelled: an intro that resumes an unconfirmed report keeps the id). Only the
+    tracker holds those, and only while the report is being made, so even with the key directory the stored id
+    cannot be traced back to a sender. None if the tracker has no intro (nothing to deduplicate against).
+    """
+    last_user: dict[str, Any] = {}
+    start = None
+    for event in tracker.events:
+        if event.get("event") == "user":
+            last_user = event
+        elif event.get("event") == "slot" and event.get("name") == "redact_conversation" and event.get("value"):
+            start = None  # that report is done: the next intro starts a new one
+        elif event.get("event") == "action" and event.get("name") == "action_report_intro" and start is None:
+            start = f"{last_user.get('message_id')}\0{event.get('timestamp')!r}"
+    if start is None:
+        return None
+    secret = receipts.installation_secret().secret
+    material = f"{tracker.sender_id}\0{start}".encode()
+    return hashlib.blake2b(material, key=secret, digest_size=32, person=b"integrity-submit").hexdigest()
+
+
 class ActionReportIntro(Action):
-    """Explain what happens with a report; pre-fill the category from the topic just discussed."""
+    """Explain what happens with a report; pre-fill the category from the topic just discussed.
+
+    If the last report was confirmed but never finished (the action server died while storing it, so the user
+    got no answer), its answers are kept and the form shows the summary again: sending it then stores it once
+    (same submission id), and the user can still correct or cancel it.
+    """
 
     def name(self) -> str:
         return "action_report_intro"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(text=report_texts()["intro"].strip())
+        if tracker.get_slot("report_confirm") == "send" and not tracker.get_slot("report_cancelled"):
+            return [SlotSet("report_confirm", None), SlotSet("report_edit", None), SlotSet("report_editing", None)]
         events = [*reset(REPORT_SLOTS), SlotSet("profile", current_profile(tracker).id)]
         analytics.note(current_profile(tracker).id, "report_started")  # a count only, in the background
         last = tracker.get_slot("last_route")
@@ -104,6 +137,9 @@ class ValidateReportForm(FormValidationAction):
                                            bool(tracker.get_slot("report_editing")))
 
     def check(self, field: str, text: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        if field in report_flow.OPTIONAL and text == "":
+            # A skip made earlier, validated again when the form resumes (a retry after a storage error): keep it.
+            return {field: ""}
         texts, profile = report_texts(), current_profile(tracker)
         answer = interpret(field, str(text or ""), profile=profile, category=tracker.get_slot("report_category"),
                            intent=(tracker.latest_message.get("intent") or {}).get("name"), texts=texts)
@@ -167,7 +203,11 @@ class ActionReportFinish(Action):
             return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
         try:
             with sessions()() as session:
-                submitted = service.submit_report(session, draft, public_key)
+                submitted = service.submit_report(session, draft, public_key, submission_id=submission_id(tracker))
+        except service.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
+            logger.warning("%s", exc.operator_message)
+            dispatcher.utter_message(text=exc.user_message)
+            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
         except service.ReportValidationError as exc:
             logger.warning("Report rejected: %s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)

@@ -5,6 +5,7 @@ Used by `make run` (`python -m devtools.stack`), the end-to-end tests and the be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -51,8 +52,17 @@ class Service:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # A process group of its own, so that `kill` also reaches the workers the action server (Sanic) spawns.
         with self.log.open("a") as out:
-            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group, like a crash: no clean-up, requests in flight get no answer."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -62,6 +72,9 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:  # workers left behind by a main process that died or ignored the stop
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -85,9 +98,13 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
-    def restart(self, name: str, timeout: float = 120) -> None:
+    def restart(self, name: str, timeout: float = 120, *, kill: bool = False) -> None:
+        """Stop (`kill`: SIGKILL instead of a graceful stop) and start the service again, and wait until it answers."""
         service = self.services[name]
-        service.stop()
+        if kill:
+            service.kill()
+        else:
+            service.stop()
         service.start()
         if service.ready_url and wait_ready([service.ready_url], timeout=timeout):
             raise StackError(f"{name} did not come back; see {service.log}")
@@ -118,19 +135,21 @@ def prepare_reports() -> str | None:
 def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
                   startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
                   api_token: str | None = None, web_port: int | None = None,
-                  telegram: bool = False) -> Iterator[Stack]:
+                  telegram: bool = False, action_endpoint: str | None = None) -> Iterator[Stack]:
     """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
 
     `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
     leaves the API off. `web_port` also starts the web app (reporter follow-up page, back office).
+    `action_endpoint` is the URL Rasa calls to run actions (default: the action server's; the fault tests put a
+    proxy in between).
     """
     if not MODEL.is_file() or not RASA.exists():
         raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = rasa_port or free_port(), actions_port or free_port()
     actions_url, rasa_url = f"http://127.0.0.1:{actions_port}", f"http://127.0.0.1:{rasa_port}"
-    env = rasa_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", SANIC_HOST="127.0.0.1", RASA_URL=rasa_url,
-                   **(extra_env or {}))
+    env = rasa_env(ACTION_ENDPOINT_URL=action_endpoint or f"{actions_url}/webhook", SANIC_HOST="127.0.0.1",
+                   RASA_URL=rasa_url, **(extra_env or {}))
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
     services = {
         "actions": Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
