@@ -178,6 +178,40 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
             service.stop()
 
 
+def rasa_server(port: int, env: dict[str, str], log: Path, endpoints: Path,
+                api_token: str | None = None) -> Service:
+    """A Rasa server on 127.0.0.1:`port` with its own endpoints file (e.g. deploy/endpoints.yml on Redis).
+
+    Several of them can share one action server and one Redis: the scale tests start two this way.
+    """
+    api = ["--enable-api", "--auth-token", api_token] if api_token else []
+    return Service([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(port),
+                    "--endpoints", str(endpoints), "--credentials", "credentials.yml", *api],
+                   {**env, "SANIC_HOST": "127.0.0.1"}, log, f"http://127.0.0.1:{port}/")
+
+
+def action_server(port: int, env: dict[str, str], log: Path) -> Service:
+    """The rasa-sdk action server on 127.0.0.1:`port`."""
+    return Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], env, log,
+                   f"http://127.0.0.1:{port}/health")
+
+
+@contextmanager
+def running_services(services: dict[str, Service], startup_timeout: float = 240) -> Iterator[dict[str, Service]]:
+    """Start the given services together, wait until all answer, and stop them (in reverse order) afterwards."""
+    try:
+        for service in services.values():
+            service.start()
+        missing = wait_ready([s.ready_url for s in services.values() if s.ready_url], timeout=startup_timeout)
+        if missing:
+            logs = ", ".join(str(s.log) for s in services.values())
+            raise StackError(f"servers did not start: {missing}; see {logs}")
+        yield services
+    finally:
+        for service in reversed(services.values()):
+            service.stop()
+
+
 def main() -> int:
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     actions_port = int(os.environ.get("ACTIONS_PORT", "5055"))

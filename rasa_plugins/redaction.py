@@ -41,3 +41,16 @@ def forget_before_restart(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def stale_senders(last_seen: dict[str, float], now: float, max_idle_seconds: float) -> list[str]:
     """Conversations idle for longer than the limit: the store drops them whole (also abandoned reports)."""
     return [sender for sender, seen in last_seen.items() if now - seen > max_idle_seconds]
+
+
+def expiry_seconds(record_exp: float | str | None, default: float) -> int:
+    """A shared store's key expiry in whole seconds: unset means `default`; zero, negative or text is refused."""
+    if record_exp is None or record_exp == "":
+        return int(default)
+    try:
+        seconds = int(float(record_exp))
+    except ValueError:
+        raise ValueError(f"record_exp must be a number of seconds, got {record_exp!r}") from None
+    if seconds <= 0:
+        raise ValueError("record_exp must be a positive number of seconds: conversations are never kept forever")
+    return seconds

@@ -1,0 +1,217 @@
+"""The deployment files (deploy/) hold together. No Docker engine runs here, so the compose file is checked
+structurally: every image, file, command, port, variable and secret it names exists and fits the repository.
+The pieces that can run without Docker do run: the entry point, the prepare job and (in
+test_two_rasa_servers.py) the endpoints file and the Redis configuration."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+import yaml
+
+from bot.telegram.config import TelegramConfig
+from devtools.stack import MODEL, REPO
+
+DEPLOY = REPO / "deploy"
+SERVICES = {"redis", "postgres", "prepare", "admin", "rasa", "actions", "web", "telegram", "proxy"}
+ONE_SHOT = {"prepare", "admin"}
+PUBLIC_HOST = "integriteit.example.org"
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PASSPHRASE|DATABASE_URL")
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} with the given environment; $$ is a dollar."""
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        if op == ":-":
+            return arg
+        raise KeyError(f"${{{name}}} is not set ({arg})")
+    text = re.sub(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, text)
+    return text.replace("$$", "$")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(interpolate((DEPLOY / "compose.yaml").read_text(), {"PUBLIC_HOST": PUBLIC_HOST}))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    return {name: str(value) for name, value in (service.get("environment") or {}).items()}
+
+
+def dockerfile(service: dict[str, Any]) -> Path:
+    build = service["build"]
+    assert (DEPLOY / build["context"]).resolve() == REPO
+    return REPO / build["dockerfile"]
+
+
+def instructions(path: Path, keyword: str) -> list[list[str]]:
+    joined = path.read_text().replace("\\\n", " ")
+    return [line.split()[1:] for line in joined.splitlines() if line.startswith(keyword + " ")]
+
+
+def test_the_compose_file_has_every_part_with_health_checks(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) == SERVICES
+    for name, service in services.items():
+        assert name in ONE_SHOT or "healthcheck" in service, f"{name} has no health check"
+        for needed in service.get("depends_on", {}):
+            assert needed in services, f"{name} depends on unknown {needed}"
+    assert int(services["rasa"]["deploy"]["replicas"]) >= 2
+    assert int(services["actions"]["deploy"]["replicas"]) >= 2
+    assert services["telegram"]["deploy"]["replicas"] == 1, "one webhook per bot"
+    assert [s for s in services if services[s].get("ports")] == ["proxy"], "only the proxy is published"
+
+
+def test_images_are_built_from_the_lock_files_on_the_right_python(services: dict[str, dict[str, Any]]) -> None:
+    rasa, app = dockerfile(services["rasa"]), dockerfile(services["actions"])
+    assert instructions(rasa, "FROM")[0][0].startswith("python:3.10")
+    assert instructions(app, "FROM")[0][0].startswith("python:3.11")
+    assert "pip install -r requirements/rasa.lock" in rasa.read_text()
+    assert "requirements/main.lock" in app.read_text()
+    for name in ("prepare", "admin", "actions", "web", "telegram"):
+        assert dockerfile(services[name]) == app and services[name]["image"] == services["actions"]["image"]
+    dev = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    dev_names = {re.split(r"[<>=\[]", requirement)[0] for requirement in dev}
+    excluded = re.search(r"grep -v -E '\^\(([^)]*)\)==", app.read_text())
+    assert excluded and set(excluded.group(1).split("|")) == dev_names, "the app image leaves out exactly the dev tools"
+
+
+def test_images_copy_only_existing_files_and_never_a_secret(services: dict[str, dict[str, Any]]) -> None:
+    for path in (dockerfile(services["rasa"]), dockerfile(services["actions"])):
+        allowed = [line[1:].rstrip("/") for line in Path(f"{path}.dockerignore").read_text().splitlines()
+                   if line.startswith("!")]
+        for args in instructions(path, "COPY"):
+            for source in args[:-1]:
+                source = source.rstrip("/")
+                assert (REPO / source).exists() or REPO / source == MODEL, f"{path.name}: COPY {source} is missing"
+                assert any(source == a or source.startswith(a + "/") for a in allowed), f"{source} is ignored"
+        for secret in ("var", "var/keys", "deploy/secrets", ".env", "deploy/.env", ".venv", ".venv-rasa"):
+            assert not any(secret == a or secret.startswith(a + "/") for a in allowed), f"{secret} enters the image"
+        assert not any("--enable-api" in arg for args in instructions(path, "CMD") for arg in args)
+
+
+def test_secrets_come_from_files_that_git_ignores(compose: dict[str, Any],
+                                                  services: dict[str, dict[str, Any]]) -> None:
+    declared = compose["secrets"]
+    made = set(re.findall(r"^create (\w+) ", (DEPLOY / "make-secrets.sh").read_text(), re.M))
+    assert made | {"tls_certificate", "tls_private_key"} == set(declared)
+    for name, secret in declared.items():
+        path = (DEPLOY / secret["file"]).resolve()
+        assert path.parent == DEPLOY / "secrets"
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=REPO, check=False)
+        assert ignored.returncode == 0, f"{name}: {path} is not git-ignored"
+    assert "INTEGRITY_KEY_PASSPHRASE" not in (DEPLOY / "compose.yaml").read_text()
+    for name, service in services.items():
+        mounted = set(service.get("secrets", []))
+        assert mounted <= set(declared)
+        for variable, value in env_of(service).items():
+            if SECRET_NAME.search(variable):
+                assert variable.endswith("_FILE"), f"{name}: {variable} must come from a secret file"
+            if variable.endswith("_FILE"):
+                assert value.removeprefix("/run/secrets/") in mounted, f"{name}: {variable}={value} not mounted"
+
+
+def test_the_entrypoint_turns_secret_files_into_variables(tmp_path: Path) -> None:
+    entrypoint = DEPLOY / "docker" / "entrypoint.sh"
+    (tmp_path / "pw").write_text("s3cret-Value\n")
+    ok = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
+                        "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, capture_output=True, text=True, timeout=10)
+    assert ok.returncode == 0 and "REDIS_PASSWORD=s3cret-Value\n" in ok.stdout and "_FILE=" not in ok.stdout
+    missing = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
+                             "REDIS_PASSWORD_FILE": str(tmp_path / "nope")}, capture_output=True, text=True,
+                             timeout=10)
+    assert missing.returncode == 1 and "REDIS_PASSWORD_FILE" in missing.stderr
+
+
+def test_rasa_gets_every_variable_of_the_endpoints_file(services: dict[str, dict[str, Any]]) -> None:
+    rasa = services["rasa"]
+    provided = {name.removesuffix("_FILE") for name in env_of(rasa)}
+    lines = [line for line in (DEPLOY / "endpoints.yml").read_text().splitlines() if not line.startswith("#")]
+    needed = set(re.findall(r"\$\{(\w+)\}", "\n".join(lines)))
+    assert needed == provided
+    command = instructions(dockerfile(rasa), "CMD")[0]
+    assert '"deploy/endpoints.yml",' in command and '"credentials.yml",' in command
+    assert (REPO / "credentials.yml").is_file()
+
+
+def test_commands_name_modules_that_exist(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("actions", "web", "telegram"):
+        command = services[name]["command"]
+        assert command[:2] == ["python", "-m"]
+        module = REPO.joinpath(*command[2].split("."))
+        assert (module / "__main__.py").is_file() or command[2] == "rasa_sdk", f"{name}: {command[2]}"
+    assert (REPO / services["prepare"]["command"][1]).is_file()
+    assert (REPO / option(services["actions"]["command"], "--actions") / "__init__.py").is_file()
+
+
+def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, Any],
+                                                             services: dict[str, dict[str, Any]]) -> None:
+    nginx = (DEPLOY / "nginx" / "default.conf.template").read_text()
+    upstream_servers = set(re.findall(r"server (\w+):(\d+) resolve;", nginx))
+    rasa_port = instructions(dockerfile(services["rasa"]), "CMD")[0][-1].strip('"]')
+    actions_port = option(services["actions"]["command"], "--port")
+    assert upstream_servers == {("rasa", rasa_port), ("actions", actions_port)}
+    assert f"http://web:{option(services['web']['command'], '--port')}" in nginx
+    listens = set(re.findall(r"listen (\d+)", nginx))
+    for url in (env_of(services["rasa"])["ACTION_ENDPOINT_URL"], env_of(services["web"])["RASA_URL"],
+                env_of(services["telegram"])["RASA_URL"]):
+        host, port = re.match(r"http://(\w+):(\d+)", url).groups()  # type: ignore[union-attr]
+        assert host == "proxy" and port in listens
+    proxy_ip = services["proxy"]["networks"]["backend"]["ipv4_address"]
+    # The web app trusts X-Forwarded-For only from the proxy.
+    assert option(services["web"]["command"], "--forwarded-allow-ips") == proxy_ip
+    subnet = compose["networks"]["backend"]["ipam"]["config"][0]["subnet"]
+    assert proxy_ip.rsplit(".", 1)[0] == subnet.rsplit(".", 1)[0]
+    assert compose["networks"]["backend"]["internal"] is True
+
+
+def test_the_telegram_gateway_accepts_its_configuration(services: dict[str, dict[str, Any]]) -> None:
+    env = {name: value for name, value in env_of(services["telegram"]).items() if not name.endswith("_FILE")}
+    config = TelegramConfig.from_env({**env, "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+                                      "TELEGRAM_WEBHOOK_SECRET": "abc"})
+    assert config.mode == "webhook" and config.webhook_url == f"https://{PUBLIC_HOST}/telegram/webhook"
+    nginx = (DEPLOY / "nginx" / "default.conf.template").read_text()
+    assert "location /telegram/" in nginx and f"http://telegram:{config.webhook_port}" in nginx
+    assert config.webhook_listen == "0.0.0.0"
+
+
+def prepare(tmp_path: Path, keys: bool) -> subprocess.CompletedProcess[str]:
+    from integrity.reports import crypto
+    key_dir = tmp_path / "keys"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": f"sqlite:///{tmp_path / 'reports.db'}",
+           "INTEGRITY_KEY_DIR": str(key_dir), "INTEGRITY_ARGON2_PROFILE": "test"}
+    if keys:
+        crypto.create_keys("prepare test passphrase", directory=key_dir)
+    return subprocess.run([sys.executable, str(DEPLOY / "prepare.py")], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+
+
+def test_prepare_migrates_and_creates_the_shared_receipt_salt(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTEGRITY_ARGON2_PROFILE", "test")
+    done = prepare(tmp_path, keys=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "keys" / "receipt.salt").is_file() and (tmp_path / "reports.db").is_file()
+
+
+def test_prepare_refuses_to_start_without_the_public_key(tmp_path: Path) -> None:
+    refused = prepare(tmp_path, keys=False)
+    assert refused.returncode == 1 and "admin keygen" in refused.stderr
