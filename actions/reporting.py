@@ -6,10 +6,12 @@ Nothing here logs what the user typed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -30,11 +32,23 @@ logger = logging.getLogger(__name__)
 REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
 FOLLOWUP_SLOTS = ("followup_code", "followup_addition", "followup_cancelled")
 DATE = "%d/%m/%Y"
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
 def sessions() -> sessionmaker[Session]:
     return db.session_factory()
+
+
+async def in_thread(work: Callable[[Session], T]) -> T:
+    """Run database work (with its Argon2 hashing, about 0.4 s of CPU) off the event loop, so that one report
+    or receipt-code check does not hold up every other conversation on this action server."""
+
+    def run() -> T:
+        with sessions()() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
 
 
 def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
@@ -202,8 +216,9 @@ class ActionReportFinish(Action):
             dispatcher.utter_message(text=texts["errors"]["no_keys"])
             return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
         try:
-            with sessions()() as session:
-                submitted = service.submit_report(session, draft, public_key, submission_id=submission_id(tracker))
+            sid = submission_id(tracker)
+            submitted = await in_thread(lambda session: service.submit_report(session, draft, public_key,
+                                                                               submission_id=sid))
         except service.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
             logger.warning("%s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
@@ -274,8 +289,8 @@ class ValidateFollowupForm(FormValidationAction):
             dispatcher.utter_message(text=texts["errors"]["command"])
             return {"followup_code": None}
         try:
-            with sessions()() as session:
-                view = service.follow_up(session, str(value), throttle_key=tracker.sender_id)
+            view = await in_thread(lambda session: service.follow_up(session, str(value),
+                                                                     throttle_key=tracker.sender_id))
         except service.FollowUpThrottled:
             dispatcher.utter_message(text=texts["followup"]["throttled"])
             return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
@@ -294,9 +309,9 @@ class ValidateFollowupForm(FormValidationAction):
         if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip"):
             return {"followup_addition": ""}
         try:
-            with sessions()() as session:
-                service.add_reporter_message(session, tracker.get_slot("followup_code") or "", text,
-                                             throttle_key=tracker.sender_id)
+            code = tracker.get_slot("followup_code") or ""
+            await in_thread(lambda session: service.add_reporter_message(session, code, text,
+                                                                         throttle_key=tracker.sender_id))
         except service.ReportClosed:
             dispatcher.utter_message(text=texts["followup"]["closed"])
             return {"followup_addition": ""}
