@@ -226,6 +226,18 @@ def main() -> int:
   Store it safely (a password manager): without it no report can be read. Set INTEGRITY_KEY_PASSPHRASE
   before the first `make run` to choose your own.
 """, flush=True)
+    from integrity.staff.__main__ import ensure_first_admin
+
+    admin_password = ensure_first_admin(password=os.environ.get("BACKOFFICE_ADMIN_PASSWORD") or None)
+    if admin_password:
+        print(f"""
+  Created the first back office account: user 'admin', password (shown only now):
+
+      {admin_password}
+
+  Log in at /beheer, then create coordinator and handler accounts (or: python -m integrity.staff --help).
+  Set BACKOFFICE_ADMIN_PASSWORD before the first `make run` to choose your own.
+""", flush=True)
     print("Starting the action server and the Rasa server (logs in var/log/) ...", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -238,6 +250,7 @@ def main() -> int:
     Action server     : {stack.actions_url}/webhook
     Follow-up page    : {stack.web_url}/opvolgen   (reporters, with their receipt code)
     Web chat          : {stack.web_url}/chat
+    Back office       : {stack.web_url}/beheer   (coordinators; first account: admin)
     Telegram gateway  : {"running (long polling; log in var/log/telegram.log)" if telegram else
                          "not started: set TELEGRAM_BOT_TOKEN to start it"}
   Chat in a terminal  : make shell   (in another terminal)

@@ -191,3 +191,14 @@ def test_many_login_attempts_from_one_address_are_throttled(app, coordinator: st
         throttled = login(client, coordinator)
         assert throttled.status_code == 429 and "Te veel aanmeldpogingen" in throttled.text
         assert throttled.headers["retry-after"] == "600" and "set-cookie" not in throttled.headers
+
+
+def test_first_admin_is_created_once_and_can_log_in(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    from integrity.staff.__main__ import ensure_first_admin
+
+    password = ensure_first_admin()
+    assert password and len(password) >= 16
+    assert ensure_first_admin() is None  # there are accounts now: nothing printed, nothing changed
+    response = login(client, "admin", password)
+    assert response.status_code == 303
+    assert client.get("/beheer", follow_redirects=False).headers["location"] == "/beheer/gebruikers"
