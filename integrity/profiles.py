@@ -56,6 +56,8 @@ def _actor_list(value: Any, field: str, actors: dict[str, Actor], path: Path) ->
     if not isinstance(value, list) or not value:
         raise DataFileError(str(path), field, "must be a non-empty list of actor ids")
     for actor_id in value:
+        if not isinstance(actor_id, str):
+            raise DataFileError(str(path), field, "must be a non-empty list of actor ids")
         if actor_id not in actors:
             raise DataFileError(str(path), field, f"unknown actor '{actor_id}' (not defined under actors)")
     return tuple(value)
@@ -122,7 +124,10 @@ def load_profile_file(path: Path, content: Content | None = None) -> Profile:
             raise DataFileError(str(path), f"routing.{name}", "is not a known route (see content/topics.yml)")
         routing[name] = _actor_list(value, f"routing.{name}", actors, path)
     formal: dict[str, tuple[str, ...]] = {}
-    for name, value in (data.get("formal_routing") or {}).items():
+    formal_data = data.get("formal_routing") or {}
+    if not isinstance(formal_data, dict):
+        raise DataFileError(str(path), "formal_routing", "must be a mapping of route names to actor lists")
+    for name, value in formal_data.items():
         if name not in content.routes or content.routes[name].kind != "psychosocial":
             raise DataFileError(str(path), f"formal_routing.{name}", "only psychosocial routes have a formal route")
         formal[name] = _actor_list(value, f"formal_routing.{name}", actors, path)

@@ -14,10 +14,14 @@ def load_mapping(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataFileError(str(path), "<file>", f"cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(str(path), "<file>", f"is not UTF-8 text (byte {exc.start})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DataFileError(str(path), "<file>", f"is not valid YAML ({exc})") from exc
+    except RecursionError:
+        raise DataFileError(str(path), "<file>", "is not valid YAML (nested too deeply)") from None
     if not isinstance(data, dict):
         raise DataFileError(str(path), "<file>", "must contain a mapping at the top level")
     return data

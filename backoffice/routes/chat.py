@@ -196,7 +196,7 @@ async def chat_message(request: Request, chat: ChatDep, tokens: TokensDep, setti
                       "body over the size limit")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply ([[[[...]]]])
         return refuse(422, BAD_REQUEST, "body is not JSON")
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return refuse(422, BAD_REQUEST, "body is not an object with a text")

@@ -1,0 +1,92 @@
+"""Fuzz every HTTP endpoint of the web app: GET with random path parameters and query strings, POST with random
+form bodies, as an anonymous visitor (random session cookies) and as a signed-in admin, coordinator, handler and
+half-signed-in user (second factor pending), with and without the real CSRF tokens of the forms on the pages.
+
+Each request must pass `tests.fuzz.checks.response_problems` (no 5xx, no traceback text, Dutch error pages,
+security headers, no foreign cookies, no off-site redirects) and a refused request (4xx) must leave the database
+as it was (`tests.fuzz.world.ALLOWED_ON_REFUSAL` lists the counters that refusals update on purpose).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.fuzz.profile import fuzz_settings
+from tests.fuzz.strategies import form_bodies, one_in, path_segments, query_strings
+from tests.fuzz.targets import EXPECTED_FORMS, EXPECTED_ROUTES, FormTarget, collect_forms, discovered_endpoints
+from tests.fuzz.targets import endpoint as find_endpoint
+from tests.fuzz.world import ANONYMOUS, ROLES, World
+
+GET_EXAMPLES = 60
+POST_EXAMPLES = 200
+cookies = st.one_of(st.none(), st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E,
+                                                     exclude_characters=';,"\\'), max_size=250),
+                    st.sampled_from(["a.b", "AAAA.AAAA", "." * 3, "x" * 201]))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for method in ("GET", "POST"):
+        argument = f"{method.lower()}_key"
+        if argument in metafunc.fixturenames:
+            keys = [e.key for e in discovered_endpoints() if e.method == method]
+            metafunc.parametrize(argument, keys, ids=keys)
+
+
+@pytest.fixture(scope="module")
+def form_targets(world: World) -> dict[str, list[FormTarget]]:
+    return collect_forms(world)
+
+
+def test_discovery_finds_the_known_routes_and_their_forms(form_targets: dict[str, list[FormTarget]]) -> None:
+    keys = {e.key for e in discovered_endpoints()}
+    assert keys >= EXPECTED_ROUTES, f"routes not discovered: {sorted(EXPECTED_ROUTES - keys)}"
+    with_forms = {key for key, targets in form_targets.items() if any(t.form is not None for t in targets)}
+    assert with_forms >= EXPECTED_FORMS, f"no form found for: {sorted(EXPECTED_FORMS - with_forms)}"
+
+
+def test_fuzz_get(world: World, get_key: str) -> None:
+    endpoint = find_endpoint(get_key)
+    pool = world.pool
+
+    @fuzz_settings(GET_EXAMPLES)
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        role = data.draw(st.sampled_from(ROLES), label="role")
+        segments = path_segments(world.ids, pool)
+        if endpoint.examples:
+            segments = st.one_of(st.sampled_from(endpoint.examples), segments)
+        params = {name: data.draw(segments, label=name) for name in endpoint.path_params}
+        query = data.draw(query_strings(endpoint.query_params, pool), label="query")
+        url = endpoint.url(params) + (f"?{query}" if query else "")
+        cookie = data.draw(cookies, label="cookie") if role == ANONYMOUS else None
+        world.exchange(endpoint, url, role, fuzz_cookie=cookie)
+
+    run()
+
+
+def test_fuzz_post(world: World, form_targets: dict[str, list[FormTarget]], post_key: str) -> None:
+    endpoint = find_endpoint(post_key)
+    pool = world.pool
+    targets = form_targets[post_key]
+
+    @fuzz_settings(POST_EXAMPLES)
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        target = data.draw(st.sampled_from(targets), label="target")
+        if not data.draw(one_in(4), label="keep throttle"):
+            world.reset_throttles()
+        form = target.current(world)
+        body = data.draw(form_bodies(form, pool), label="body")
+        if form is not None and form.action:
+            url = form.action
+        else:
+            url = endpoint.url({name: data.draw(path_segments(world.ids, pool), label=name)
+                                for name in endpoint.path_params})
+        if data.draw(one_in(10), label="with query"):
+            url += "?" + data.draw(query_strings(endpoint.query_params, pool), label="query")
+        cookie = data.draw(cookies, label="cookie") if target.role == ANONYMOUS else None
+        world.exchange(endpoint, url, target.role, body=body, fuzz_cookie=cookie)
+
+    run()
