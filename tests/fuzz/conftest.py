@@ -38,7 +38,7 @@ def rasa_stub() -> Iterator[RasaStub]:
 
 
 @pytest.fixture(scope="session")
-def fuzz_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     base = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INTEGRITY_ARGON2_PROFILE", "test")
@@ -89,9 +89,9 @@ _worlds: list[World] = []
 
 
 @pytest.fixture(scope="session")
-def world(fuzz_settings: Settings, rasa_stub: RasaStub) -> Iterator[World]:
-    reports, user_ids = _seed(fuzz_settings)
-    app = create_app(replace(fuzz_settings, rasa_url=rasa_stub.url))
+def world(app_settings: Settings, rasa_stub: RasaStub) -> Iterator[World]:
+    reports, user_ids = _seed(app_settings)
+    app = create_app(replace(app_settings, rasa_url=rasa_stub.url))
     with TestClient(app, raise_server_exceptions=False) as client:
         world = World(app, client, app.state.engine, reports, user_ids)
         _worlds.append(world)

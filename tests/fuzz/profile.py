@@ -28,7 +28,7 @@ def fuzz_settings(examples: int) -> settings:
     common = {
         "max_examples": examples * PROFILES[PROFILE],
         # Generous: one example may send a 140 kB body; the deadline catches pathological slowness, not jitter.
-        "deadline": timedelta(seconds=10),
+        "deadline": timedelta(seconds=20),
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
                                   HealthCheck.filter_too_much],
         "print_blob": True,

@@ -85,8 +85,8 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def client_without_rasa(world: World, fuzz_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(replace(fuzz_settings, rasa_url=f"http://127.0.0.1:{_closed_port()}", rasa_timeout=2.0))
+def client_without_rasa(world: World, app_settings: Settings) -> Iterator[TestClient]:
+    app = create_app(replace(app_settings, rasa_url=f"http://127.0.0.1:{_closed_port()}", rasa_timeout=2.0))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
