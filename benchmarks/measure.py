@@ -26,6 +26,16 @@ def run_measured(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> 
     return time.monotonic() - start, usage.ru_maxrss / 1024
 
 
+def cold_cache(env: dict[str, str], directory: Path) -> dict[str, str]:
+    """`env` with an empty Rasa training cache in `directory`.
+
+    Rasa caches trained components in ./.rasa/cache, shared by everyone training in this tree: a pipeline that
+    was trained before on the same data would be "trained" in seconds. Training times need a cold cache.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    return {**env, "RASA_CACHE_DIRECTORY": str(directory)}
+
+
 def machine() -> str:
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     cpu = "unknown CPU"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.measure import run_measured
+from benchmarks.measure import cold_cache, run_measured
 from devtools.stack import RASA, REPO, rasa_env
 from experiments.nlu_data import read_examples
 from experiments.nlu_eval import HOLDOUTS
@@ -60,8 +60,9 @@ def test_sets(topic_of: Callable[[str], str]) -> dict[str, list[Case]]:
 
 
 def _measured(args: list[str], log: Path) -> tuple[float, float]:
+    """Run one step with an empty Rasa training cache of its own (see benchmarks.measure.cold_cache)."""
     print(f"  {' '.join(Path(a).name if a.startswith('/') else a for a in args[:4])} ...", file=sys.stderr, flush=True)
-    return run_measured(args, REPO, rasa_env(), log)
+    return run_measured(args, REPO, cold_cache(rasa_env(), log.parent / f"{log.stem}-cache"), log)
 
 
 def _train_rasa(config: Path, out: Path) -> tuple[float, float, list[str]]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks import markdown
 from benchmarks.chat_load import bench_chat_load
-from benchmarks.measure import machine, run_measured
+from benchmarks.measure import cold_cache, machine, run_measured
 from benchmarks.nlu_compare import RASA_PIPELINES, bench_nlu
 from benchmarks.reports import bench_reports
 from devtools.stack import MODEL, RASA, REPO, rasa_env, running_stack
@@ -39,7 +39,8 @@ def bench_training(work: Path) -> tuple[float, float]:
     out = work / "models"
     seconds, peak = run_measured(
         [str(RASA), "train", "--data", "nlu", "stories", "--domain", "domain.yml", "--config", "config.yml",
-         "--out", str(out), "--fixed-model-name", "bench", "--force"], REPO, rasa_env(), work / "train.log")
+         "--out", str(out), "--fixed-model-name", "bench", "--force"], REPO,
+        cold_cache(rasa_env(), work / "train-cache"), work / "train.log")
     shutil.rmtree(out, ignore_errors=True)
     return seconds, peak
 
