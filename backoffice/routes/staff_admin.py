@@ -92,7 +92,8 @@ def managed_profiles(admin: StaffUser) -> list[Profile]:
 
 
 def managed_user(db: SessionDep, admin: StaffUser, user_id: int) -> StaffUser:
-    user = db.get(StaffUser, user_id)
+    # A 64-bit id at most: a larger number cannot be an account (and would overflow the database driver).
+    user = db.get(StaffUser, user_id) if 0 < user_id < 2**63 else None
     if user is None or (admin.profile_id is not None and user.profile_id != admin.profile_id):
         raise UserError(404, NOT_FOUND, log_reason=f"staff user {user_id} missing or outside the admin's scope")
     return user
@@ -275,7 +276,7 @@ def show_audit(request: Request, db: SessionDep, templates: TemplatesDep, loaded
     if actie and actie not in audit.ACTIONS:
         raise UserError(400, "Deze actie bestaat niet. Kies een actie uit de lijst.",
                         log_reason="unknown action in the audit filter")
-    if voor and (not voor.isdigit() or len(voor) > 12):
+    if voor and (not (voor.isascii() and voor.isdigit()) or len(voor) > 12):  # isdigit() alone accepts "²"
         raise UserError(400, "Deze pagina van het auditlog bestaat niet. Begin opnieuw bij de nieuwste regels.",
                         log_reason="malformed before_id in the audit filter")
     gebruiker, melding = gebruiker.strip().lower()[:64], melding.strip().upper()[:20]

@@ -100,7 +100,7 @@ def _field(form: dict[str, str], name: str) -> str:
 def _filter_from(request: Request) -> cases.CaseFilter:
     params = request.query_params
     page_text = params.get("pagina", "1").strip() or "1"
-    if not page_text.isdigit() or len(page_text) > 6:
+    if not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 6:  # isdigit() alone accepts "²"
         raise UserError(400, BAD_PAGE, log_reason="malformed page number")
     try:
         return cases.CaseFilter(

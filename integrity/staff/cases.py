@@ -415,7 +415,9 @@ def assign(session: Session, user: StaffUser, reference: str, assignee_id: str) 
                             "Alleen een coördinator kan een melding toewijzen.")
     assignee: StaffUser | None = None
     if assignee_id:
-        candidate = session.get(StaffUser, int(assignee_id)) if assignee_id.isdigit() else None
+        # ASCII digits only (isdigit() accepts "²", which int() refuses) and at most 18 of them (64-bit ids)
+        wellformed = assignee_id.isascii() and assignee_id.isdigit() and len(assignee_id) <= 18
+        candidate = session.get(StaffUser, int(assignee_id)) if wellformed else None
         if (candidate is None or not candidate.active or candidate.role not in CASE_ROLES
                 or candidate.profile_id != report.profile_id):
             raise CaseError("assignee is not an active case worker of the report's organisation",

@@ -100,7 +100,7 @@ def response_problems(response: httpx.Response, *, sent: str = "", static: bool 
         location = response.headers.get("location", "")
         target = urlsplit(location)
         # A path on this site, or (Starlette's trailing-slash redirect) an absolute URL on the request's own host.
-        same_host = target.scheme in ("http", "https") and target.netloc == response.request.url.netloc
+        same_host = target.scheme in ("http", "https") and target.netloc == urlsplit(str(response.request.url)).netloc
         if not same_host and (not location.startswith("/") or location.startswith(("//", "/\\"))):
             problems.append(f"redirect off the site: {location[:120]!r}")
     if not (static and status < 400):  # our own static files may contain the word Error (chat.js)

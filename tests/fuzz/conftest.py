@@ -19,8 +19,10 @@ from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
 from integrity.staff import accounts
 from tests.fuzz.rasa_stub import RasaStub, running_rasa_stub
+from tests.fuzz.targets import Discovery, discover, discovered_endpoints
 from tests.fuzz.world import PASSPHRASE, PASSWORD, USERS, Seeded, World
 
+BULK_REPORTS = 52
 REPORTS = (  # (profile, what happened, who gets it)
     ("vlaamse-overheid", "Een collega neemt kantoormateriaal mee naar huis voor zijn eigen zaak.", "handler"),
     ("vlaamse-overheid", "Mijn teamleider scheldt me uit tijdens vergaderingen.", "forwarded"),
@@ -81,11 +83,24 @@ def _seed(settings: Settings) -> tuple[list[Seeded], dict[str, int]]:
             elif fate == "closed":
                 service.change_status(session, report_id, "afgesloten", "Afgehandeld.", public_key=public)
             session.commit()
+        for number in range(BULK_REPORTS):  # more than one page of the case list: its paging links get fuzzed too
+            service.submit_report(session, service.ReportDraft(
+                category="pesten", what_happened=f"Melding nummer {number} over pesten op de dienst.",
+                profile_id="vlaamse-overheid", channel="web"), public)
     engine.dispose()
     return seeded, user_ids
 
 
 _worlds: list[World] = []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`get_key` / `post_key` arguments: one test per discovered endpoint, named after it."""
+    for method in ("GET", "POST"):
+        argument = f"{method.lower()}_key"
+        if argument in metafunc.fixturenames:
+            keys = [e.key for e in discovered_endpoints() if e.method == method]
+            metafunc.parametrize(argument, keys, ids=keys)
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +111,11 @@ def world(app_settings: Settings, rasa_stub: RasaStub) -> Iterator[World]:
         world = World(app, client, app.state.engine, reports, user_ids)
         _worlds.append(world)
         yield world
+
+
+@pytest.fixture(scope="session")
+def discovery(world: World) -> Discovery:
+    return discover(world)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -4,7 +4,7 @@
 expands them) and reads, per route, its method, path template, path and query parameters, and the CSRF form names
 its dependencies check (`staff_form("<name>")`, `csrf_checked_form("<name>")`: the name is a closure variable of
 the dependency). `parse_forms(html)` finds the `<form method="post">` elements of a page with their hidden fields
-(real tokens) and visible fields.
+(real tokens) and visible fields; `parse_page` also returns the GET forms and links (their query parameters).
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class Form:
     hidden: dict[str, str] = field(default_factory=dict)
     fields: list[Field] = field(default_factory=list)
     page: str = ""  # the page it was found on, for failure messages
+    method: str = "post"
 
     @property
     def signature(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -118,13 +119,17 @@ class _FormParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
+        self.links: list[str] = []
         self._form: Form | None = None
         self._select: Field | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {name: value or "" for name, value in attrs}
         if tag == "form":
-            self._form = Form(a.get("action", "")) if a.get("method", "get").lower() == "post" else None
+            self._form = Form(a.get("action", ""), method=a.get("method", "get").lower())
+            return
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
             return
         if tag == "option":
             if self._select is not None:
@@ -145,7 +150,7 @@ class _FormParser(HTMLParser):
                 else:
                     existing.options.append(a.get("value", "on"))
             elif kind not in ("submit", "button", "reset", "image", "file"):
-                form.fields.append(Field(name, kind))
+                form.fields.append(Field(name, kind, [a["value"]] if a.get("value") else []))
         elif tag == "textarea":
             form.fields.append(Field(name, "textarea"))
         elif tag == "select":
@@ -166,10 +171,16 @@ class _FormParser(HTMLParser):
 
 
 
-def parse_forms(html: str, page: str = "") -> list[Form]:
+def parse_page(html: str, page: str = "") -> tuple[list[Form], list[str]]:
+    """All forms (GET and POST) and link targets of a page."""
     parser = _FormParser()
     parser.feed(html)
     parser.close()
     for form in parser.forms:
         form.page = page
-    return parser.forms
+    return parser.forms, parser.links
+
+
+def parse_forms(html: str, page: str = "") -> list[Form]:
+    """The `<form method="post">` elements of a page."""
+    return [form for form in parse_page(html, page)[0] if form.method == "post"]

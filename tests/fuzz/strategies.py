@@ -27,7 +27,14 @@ TRICKY = ("", " ", "\x00", "\r\n", "\t", "../../../../etc/passwd", "..%2f..%2fet
           "0", "-1", "99999999999999999999",
           "1e309", "NaN", "null", "true", "[]", "{}", "/beheer", "//evil.example", "https://evil.example/",
           "/beheer/../opvolgen", "c1.0.x.y", "r1.1.2.3", "a" * 64, "é", "ÿ", "\u0085", "\u2028")
+# Numbers a route may parse: digits that str.isdigit() accepts but int() refuses (superscripts, circled), past
+# 64 bits (SQLite integers), digits int() does accept but a regex [0-9] does not (Arabic-Indic, fullwidth).
+NUMBERS = ("²", "9223372036854775808", "³", "①", "99999999999999999999", "¹⁰", "-" + "9" * 19, "١٢", "０", "0",
+           "-1", "1.5", "9223372036854775807", "1_000", "0x10", "1e3", " 7 ")
 
+# The sweep (tests/fuzz/test_sweep.py) sends each of these to every parameter once.
+SWEEP_VALUES = (*NUMBERS, "", "\x00", "\x1b[31m", "\r\n", "é", "🙂", "a" * 5000, "../../../../etc/passwd",
+                "<script>alert(1)</script>", "{{7*7}}", "//evil.example", "null", "[]")
 control_text = st.text(st.characters(codec="utf-8", categories=["Cc", "Zs", "Zl", "Zp", "Cf", "Lu", "Nd"]),
                        max_size=30)
 unicode_text = st.text(st.characters(codec="utf-8"), max_size=60)
@@ -41,7 +48,8 @@ def one_in(n: int) -> st.SearchStrategy[bool]:
 
 
 def values(pool: Sequence[str]) -> st.SearchStrategy[str]:
-    choices = [st.text(max_size=20), unicode_text, control_text, st.sampled_from(TRICKY), huge_text]
+    choices = [st.text(max_size=20), unicode_text, control_text, st.sampled_from(TRICKY), st.sampled_from(NUMBERS),
+               huge_text]
     if pool:
         choices.insert(0, st.sampled_from(sorted(pool)))
     return st.one_of(*choices)
@@ -59,11 +67,12 @@ def encode(value: str, *, plus: bool = True) -> str:
 @st.composite
 def path_segments(draw: st.DrawFn, ids: Sequence[str], pool: Sequence[str]) -> str:
     """One encoded path segment: often a real id, else any value, digits, raw garbage or traversal."""
-    kind = draw(st.sampled_from(["id"] * 4 + ["value", "value", "value", "digits", "garbage", "raw"]))
+    kind = draw(st.sampled_from(["id"] * 4 + ["value", "value", "digits", "digits", "garbage", "raw"]))
     if kind == "id" and ids:
         return encode(draw(st.sampled_from(sorted(ids))), plus=False)
     if kind == "digits":
-        return str(draw(st.integers(min_value=-(2**70), max_value=2**70)))
+        return encode(draw(st.one_of(st.sampled_from(NUMBERS), st.integers(min_value=-(2**70), max_value=2**70)
+                                     .map(str))), plus=False)
     if kind == "garbage":
         return draw(st.sampled_from(RAW_GARBAGE[:11])).replace("\xff", "%FF").replace("\xc3", "%C3") + "x"
     if kind == "raw":
@@ -74,16 +83,24 @@ def path_segments(draw: st.DrawFn, ids: Sequence[str], pool: Sequence[str]) -> s
 
 
 @st.composite
-def query_strings(draw: st.DrawFn, names: Sequence[str], pool: Sequence[str]) -> str:
-    """A query string (without '?'), known parameter names mixed with random ones, some pairs raw garbage."""
-    name_strategy = st.one_of(st.sampled_from(list(names)), field_names) if names else field_names
+def query_strings(draw: st.DrawFn, known: dict[str, list[str]], pool: Sequence[str]) -> str:
+    """A query string (without '?'): each parameter the route reads, or not (the values pages use, numbers it may
+    not expect, anything), plus random parameters and raw garbage, in any order."""
     parts = []
-    for _ in range(draw(st.integers(min_value=0, max_value=6))):
-        if draw(one_in(10)):
+    for name in sorted(known):
+        if draw(st.booleans()):
+            seen = known[name]
+            kind = draw(st.sampled_from(["number", "seen", "any"]))  # explicit: one_of flattens nested branches
+            value = draw(st.sampled_from(NUMBERS) if kind == "number" else st.sampled_from(seen)
+                         if kind == "seen" and seen else values(pool))
+            parts.append(f"{encode(name)}={encode(value)}")
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        if draw(one_in(4)):
             parts.append(draw(st.sampled_from(RAW_GARBAGE)).replace("\xff", "%FF").replace("\xc3", "%C3"))
-            continue
-        value = draw(values(pool))
-        parts.append(f"{encode(draw(name_strategy))}={encode(value)}")
+        else:
+            parts.append(f"{encode(draw(field_names))}={encode(draw(values(pool)))}")
+    if len(parts) > 1 and draw(st.booleans()):
+        parts = draw(st.permutations(parts))
     return "&".join(parts)[:MAX_URL_PART]
 
 

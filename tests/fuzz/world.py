@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import note
+from hypothesis.control import currently_in_test_context
 from sqlalchemy import Engine, delete, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,7 @@ from integrity.reports.models import FollowUpAttempt
 from integrity.staff import accounts, passwords, sessions
 from integrity.staff.models import Role
 from tests.fuzz.checks import Allowed, Snapshot, response_problems
-from tests.fuzz.discovery import Endpoint, Form, parse_forms
+from tests.fuzz.discovery import Endpoint, parse_forms
 from tests.fuzz.strategies import Body
 
 ANONYMOUS = "anoniem"
@@ -177,9 +178,6 @@ class World:
         assert view.status_code == 200, f"follow-up with a real code failed: {view.status_code}"
         return view
 
-    def forms_on(self, response: httpx.Response) -> list[Form]:
-        return parse_forms(response.text, str(response.request.url)) if response.status_code == 200 else []
-
     # --- one checked request ------------------------------------------------------------------------------------
 
     def exchange(self, endpoint: Endpoint, url: str, role: str, *, body: Body | None = None,
@@ -189,8 +187,9 @@ class World:
         cookie = self.cookie(role) if role != ANONYMOUS else fuzz_cookie
         headers = {**(body.headers if body else {}), **(extra_headers or {})}
         before = Snapshot.take(self.engine, self.tables)
-        note(f"{endpoint.method} {url[:300]} as {role}; headers {headers}; cookie {cookie!r:.80}; "
-             f"body {(body.content[:300] if body else b'')!r}")
+        if currently_in_test_context():  # the sweep calls this outside Hypothesis
+            note(f"{endpoint.method} {url[:300]} as {role}; headers {headers}; cookie {cookie!r:.80}; "
+                 f"body {(body.content[:300] if body else b'')!r}")
         response = self.send(endpoint.method, url, cookie=cookie, content=body.content if body else None,
                              headers=headers)
         self.outcomes[endpoint.key][f"{role}:{response.status_code}"] += 1
