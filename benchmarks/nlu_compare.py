@@ -25,6 +25,7 @@ DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 BASELINE = "tfidf-logreg (baseline)"
 RASA_PIPELINES = {
     "config.yml (project)": REPO / "config.yml",
+    "counts-logreg (config.yml until 8301b83)": REPO / "experiments" / "pipelines" / "counts-logreg.yml",
     "diet-light": REPO / "experiments" / "pipelines" / "diet-light.yml",
     "diet-transformer": REPO / "experiments" / "pipelines" / "diet-transformer.yml",
 }

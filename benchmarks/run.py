@@ -14,10 +14,12 @@ pipelines; the baseline always runs).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +55,25 @@ def bench_case_list() -> tuple[dict[str, float] | None, str]:
     return function(), ""
 
 
+MEASURED_INPUTS = ("config.yml", "domain.yml", "nlu", "stories", "rasa_plugins", "experiments/pipelines")
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+def inputs_fingerprint() -> str:
+    """Hash of what the measurements depend on: the NLU/dialogue inputs and the trained model's timestamp."""
+    digest = hashlib.sha256(str(MODEL.stat().st_mtime_ns if MODEL.exists() else 0).encode())
+    for name in MEASURED_INPUTS:
+        path = REPO / name
+        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(REPO)).encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
 def step(name: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
 
@@ -71,6 +92,7 @@ def main() -> None:
     if not MODEL.is_file():
         raise SystemExit("no trained model: run `make model` first")
     started, load_before = time.monotonic(), os.getloadavg()
+    commit_before, inputs_before = commit(), inputs_fingerprint()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         step("rasa train")
@@ -88,13 +110,16 @@ def main() -> None:
     case_list, case_note = bench_case_list()
     minutes = (time.monotonic() - started) / 60
     command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
+    measured = (f"Commit {commit_before}." if inputs_fingerprint() == inputs_before else
+                f"**The NLU inputs or the trained model changed during the run** (commit {commit_before} at the "
+                f"start, {commit()} at the end): sections may have measured different versions.")
     lines = [
         "# Benchmarks",
         "",
         f"Produced by `make bench` (`{command}`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"the run took {minutes:.0f} min.",
         f"Machine: {machine()}. Load average (1 min) {load_before[0]:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end (other work shares this machine; times are upper bounds).",
+        f"{os.getloadavg()[0]:.1f} at the end (other work shares this machine; times are upper bounds). {measured}",
         "",
         *markdown.training(train),
         *markdown.nlu(nlu_results, sizes),
