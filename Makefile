@@ -65,7 +65,8 @@ $(MODEL): $(TRAINING_INPUTS) $(RASA_VENV)/.installed
 nlu-eval: envs
 	$(VENV)/bin/python -m experiments.nlu_eval
 
-# About 30 min on 2 cores (trains config.yml and three NLU pipelines). Quick runs: make bench BENCH_FLAGS="--skip-nlu"
+# About 50-60 min on 2 cores (rasa train, four NLU pipelines; diet-transformer alone ~30 min). Quick runs:
+# make bench BENCH_FLAGS="--skip-nlu"
 # (also --skip-train, --skip-chat, --skip-reports, --pipelines NAME..., --users 1 20; see benchmarks/run.py).
 bench: envs $(MODEL)
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_FLAGS)
