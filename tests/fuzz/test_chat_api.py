@@ -59,7 +59,7 @@ def test_fuzz_chat_json(world: World, rasa_stub: RasaStub) -> None:
     endpoint = find_endpoint(CHAT)
     real_token = page_token(world.client)
 
-    @fuzz_settings(300)
+    @fuzz_settings(200)
     @given(body=chat_bodies(), token=tokens)
     def run(body: Body, token: str) -> None:
         before = len(rasa_stub.payloads)

@@ -18,8 +18,8 @@ from tests.fuzz.targets import EXPECTED_FORMS, EXPECTED_ROUTES, Discovery, disco
 from tests.fuzz.targets import endpoint as find_endpoint
 from tests.fuzz.world import ANONYMOUS, ROLES, World
 
-GET_EXAMPLES = 80
-POST_EXAMPLES = 150
+GET_EXAMPLES = 60
+POST_EXAMPLES = 120
 cookies = st.one_of(st.none(), st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E,
                                                      exclude_characters=';,"\\'), max_size=250),
                     st.sampled_from(["a.b", "AAAA.AAAA", "." * 3, "x" * 201]))
