@@ -11,7 +11,7 @@ import getpass
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -67,34 +67,34 @@ def cmd_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_unlock(args: argparse.Namespace) -> int:
+def _change_account(username: str, change: Callable[[Session, StaffUser], None], action: str, detail: str,
+                    *, end_sessions: bool) -> None:
+    """Apply `change` to the account, optionally log it out everywhere, and audit it as the CLI's user."""
     with db.session_scope() as session:
-        user = _user(session, args.username)
-        accounts.unlock(session, user)
-        audit.record(session, "user_changed", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
-                     detail=f"unlocked {user.username}")
+        user = _user(session, username)
+        change(session, user)
+        if end_sessions:
+            sessions.end_all(session, user.id)
+        audit.record(session, action, username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
+                     detail=f"{detail} {user.username}")
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    _change_account(args.username, accounts.unlock, "user_changed", "unlocked", end_sessions=False)
     print(f"Account '{args.username}' unlocked.")
     return 0
 
 
 def cmd_reset_totp(args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
-        user = _user(session, args.username)
-        accounts.disable_totp(session, user)
-        sessions.end_all(session, user.id)
-        audit.record(session, "totp_disabled", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
-                     detail=f"reset for {user.username}")
+    _change_account(args.username, accounts.disable_totp, "totp_disabled", "second factor reset for",
+                    end_sessions=True)
     print(f"Second factor of '{args.username}' removed; they can set it up again after logging in.")
     return 0
 
 
 def cmd_deactivate(args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
-        user = _user(session, args.username)
-        accounts.set_active(session, user, False)
-        sessions.end_all(session, user.id)
-        audit.record(session, "user_changed", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
-                     detail=f"deactivated {user.username}")
+    _change_account(args.username, lambda session, user: accounts.set_active(session, user, False), "user_changed",
+                    "deactivated", end_sessions=True)
     print(f"Account '{args.username}' deactivated.")
     return 0
 
