@@ -29,14 +29,11 @@ from integrity.reports.cli import upgrade
 from integrity.reports.models import Report, ReportStatus
 from integrity.staff import accounts
 from integrity.staff.models import AuditEntry, Role
+from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 20_000
 PASSPHRASE = "browser test passphrase"
 USERNAME, PASSWORD = "coordinator", "een lang wachtwoord 42"
@@ -52,16 +49,6 @@ class Setup:
     reference: str
     code: str  # formatted, "1234 5678 9012 3456"
     database_url: str
-
-
-def require_browser() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `make test-deps` (installs Debian's chromium).")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.fail("Playwright is missing from .venv: run `make test-deps`, then `make envs` "
-                    "(installs the pinned playwright from requirements/main.lock; never `playwright install`).")
 
 
 @pytest.fixture(scope="module")
@@ -115,15 +102,8 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with launched_chromium(TIMEOUT_MS) as launched:
+        yield launched
 
 
 def watch_console(page: Page) -> list[str]:

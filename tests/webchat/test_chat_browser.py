@@ -18,16 +18,13 @@ import pytest
 from bot.wait_ready import wait_ready
 from devtools.stack import REPO, Stack, free_port, rasa_env
 from tests.conftest import ReportStore
+from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = pytest.mark.rasa
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 60_000  # the first answers of a freshly started Rasa can take a few seconds
 QUESTION = "ik word gepest door mijn collega's"
 # Records what the busy indicator shows (it is usually too quick to catch with a screenshot).
@@ -37,16 +34,6 @@ BUSY_WATCH = """() => {
     new MutationObserver(() => window.busySeen.push(busy.textContent))
         .observe(busy, {childList: true, characterData: true, subtree: true});
 }"""
-
-
-def require_browser() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `make test-deps` (installs Debian's chromium).")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.fail("Playwright is missing from .venv: run `make test-deps`, then `make envs` "
-                    "(installs the pinned playwright from requirements/main.lock; never `playwright install`).")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -85,15 +72,8 @@ def web_url(servers: Stack, report_store: ReportStore, tmp_path_factory: pytest.
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with launched_chromium(TIMEOUT_MS) as launched:
+        yield launched
 
 
 @pytest.fixture
