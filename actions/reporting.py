@@ -1,7 +1,8 @@
 """Rasa form glue for the anonymous report and the follow-up with a receipt code.
 
 Logic and texts: integrity.report_flow and integrity/content/reporting.yml; storage: integrity.reports.
-Nothing here logs what the user typed.
+Nothing here logs what the user typed; every action is guarded (actions.safety), so that not even an unexpected
+error puts a message, a slot or a receipt code into a log.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.routing import current_profile
+from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
 from integrity.content import default_content
 from integrity.profiles import Profile
@@ -27,6 +29,7 @@ from integrity.report_flow import FIELDS, interpret, report_texts
 from integrity.reports import crypto, db, receipts, service
 from integrity.routing import answer_text, normalise
 from integrity.staff import analytics
+from rasa_plugins.redaction import REDACT_SLOT
 
 logger = logging.getLogger(__name__)
 REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
@@ -54,12 +57,21 @@ async def in_thread(work: Callable[[Session], T]) -> T:
 def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
     """A report answer that reads like an emergency still gets the emergency numbers, without leaving the form."""
     route = default_content().safety_route(normalise(text or ""))
-    if route is not None:
-        dispatcher.utter_message(text=answer_text(route.name, profile))
+    if route is not None:  # the turn's decision goes with the message, as action_route does (bin/converse)
+        decision = {"route": route.name, "topic": None, "actors": list(profile.routing[route.name]),
+                    "emergency": True, "fallback": False}
+        dispatcher.utter_message(text=answer_text(route.name, profile), decision=decision)
 
 
 def reset(slots: tuple[str, ...]) -> list[EventType]:
     return [SlotSet(slot, None) for slot in slots]
+
+
+def forget_until_now() -> list[EventType]:
+    """Mark this point of the conversation: the tracker store blanks what was said up to here (rasa_plugins.
+    redaction). The slot is cleared again at once: a marker in time, not a state, so a report or follow-up
+    started later keeps its answers and its code until it is done and marks its own point."""
+    return [SlotSet(REDACT_SLOT, True), SlotSet(REDACT_SLOT, None)]
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -81,7 +93,7 @@ def submission_id(tracker: Tracker) -> str | None:
     for event in tracker.events:
         if event.get("event") == "user":
             last_user = event
-        elif event.get("event") == "slot" and event.get("name") == "redact_conversation" and event.get("value"):
+        elif event.get("event") == "slot" and event.get("name") == REDACT_SLOT and event.get("value"):
             start = None  # that report is done: the next intro starts a new one
         elif event.get("event") == "action" and event.get("name") == "action_report_intro" and start is None:
             start = f"{last_user.get('message_id')}\0{event.get('timestamp')!r}"
@@ -103,14 +115,17 @@ class ActionReportIntro(Action):
     def name(self) -> str:
         return "action_report_intro"
 
+    @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text=report_texts()["intro"].strip())
+        profile = current_profile(tracker)
+        channel = (tracker.latest_message.get("metadata") or {}).get("channel")
+        dispatcher.utter_message(text=report_flow.intro_text(profile, channel, report_texts()))
         if tracker.get_slot("report_confirm") == "send" and not tracker.get_slot("report_cancelled"):
             return [SlotSet("report_confirm", None), SlotSet("report_edit", None), SlotSet("report_editing", None)]
-        events = [*reset(REPORT_SLOTS), SlotSet("profile", current_profile(tracker).id)]
-        analytics.note(current_profile(tracker).id, "report_started")  # a count only, in the background
+        events = [*reset(REPORT_SLOTS), SlotSet("profile", profile.id)]
+        analytics.note(profile.id, "report_started")  # a count only, in the background
         last = tracker.get_slot("last_route")
-        if last in report_flow.categories():
+        if last in report_flow.form_categories():
             events.append(SlotSet("report_category", last))
         return events
 
@@ -123,13 +138,14 @@ class AskReportQuestion(Action):
     def name(self) -> str:
         return f"action_ask_{self.field}"
 
+    @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         texts = report_texts()
         profile = current_profile(tracker)
         if self.field == "report_confirm":
             dispatcher.utter_message(text=report_flow.summary(tracker.current_slot_values(), profile, texts))
         buttons = report_flow.question_buttons(self.field, profile, tracker.get_slot("report_category"), texts)
-        dispatcher.utter_message(text=texts["questions"][self.field],
+        dispatcher.utter_message(text=report_flow.question_text(self.field, profile, texts),
                                  buttons=[{"title": b.title, "payload": b.payload} for b in buttons] or None)
         return []
 
@@ -142,6 +158,10 @@ for _field in (*FIELDS, "report_confirm", "report_edit"):
 class ValidateReportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_report_form"
+
+    @guarded(fallback=reject_unvalidated)  # an error: the form keeps every answer and asks its question again
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
@@ -190,17 +210,23 @@ for _field in (*FIELDS, "report_confirm", "report_edit"):
     setattr(ValidateReportForm, f"validate_{_field}", _validator(_field))
 
 
+def keep_answers_and_retry(tracker: Tracker) -> list[EventType]:
+    """Back to the summary with every answer kept: "verzenden" tries again (with the same submission id)."""
+    return [SlotSet("report_confirm", None), FollowupAction("report_form")]
+
+
 class ActionReportFinish(Action):
     """After the form: store the report (or cancel), show the receipt code once, forget the conversation."""
 
     def name(self) -> str:
         return "action_report_finish"
 
+    @guarded(fallback=keep_answers_and_retry)
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         texts = report_texts()
         if tracker.get_slot("report_cancelled") or tracker.get_slot("report_confirm") != "send":
             dispatcher.utter_message(text=texts["cancelled"])
-            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+            return [*reset(REPORT_SLOTS), *forget_until_now()]
         slots = tracker.current_slot_values()
         draft = service.ReportDraft(
             category=slots["report_category"], what_happened=slots["report_what"],
@@ -214,7 +240,7 @@ class ActionReportFinish(Action):
         except crypto.KeyFileError as exc:
             logger.error("Reports are not set up: %s", exc)
             dispatcher.utter_message(text=texts["errors"]["no_keys"])
-            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+            return [*reset(REPORT_SLOTS), *forget_until_now()]
         try:
             sid = submission_id(tracker)
             submitted = await in_thread(lambda session: service.submit_report(session, draft, public_key,
@@ -222,39 +248,59 @@ class ActionReportFinish(Action):
         except service.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
             logger.warning("%s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
-            return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+            return [*reset(REPORT_SLOTS), *forget_until_now()]
         except service.ReportValidationError as exc:
             logger.warning("Report rejected: %s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
-            return [SlotSet("report_confirm", None), FollowupAction("report_form")]
-        except Exception:  # the database is down or locked: keep every answer, confirm nothing
-            logger.exception("Report could not be stored; the user keeps their answers and may retry")
+            return keep_answers_and_retry(tracker)
+        except Exception as exc:  # the database is down or locked: keep every answer, confirm nothing
+            # The class only: a database error's text can quote the statement and its parameters.
+            logger.error("Report could not be stored (%s); the user keeps their answers and may retry",
+                         type(exc).__name__)
             dispatcher.utter_message(text=texts["errors"]["storage"])
-            return [SlotSet("report_confirm", None), FollowupAction("report_form")]
+            return keep_answers_and_retry(tracker)
         logger.info("Report stored: reference=%s category=%s", submitted.reference, draft.category)
         analytics.note(draft.profile_id, "report_submitted")
         dispatcher.utter_message(text=texts["submitted"].strip().format(
             reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
-        return [*reset(REPORT_SLOTS), SlotSet("redact_conversation", True)]
+        return [*reset(REPORT_SLOTS), *forget_until_now()]
 
 
 class ActionAskFollowupCode(Action):
     def name(self) -> str:
         return "action_ask_followup_code"
 
+    @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(text=report_texts()["followup"]["ask_code"])
         return []
+
+
+def added_in_this_followup(tracker: Tracker) -> bool:
+    """Whether this follow-up (since the form started) already stored an addition: then the next question is
+    "anything else?". Read from the bot's own "added" message, so no extra slot is needed."""
+    added = report_texts()["followup"]["added"]
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and event.get("text") == added:
+            return True
+        if event.get("event") == "active_loop" and event.get("name") == "followup_form":
+            return False
+    return False
 
 
 class ActionAskFollowupAddition(Action):
     def name(self) -> str:
         return "action_ask_followup_addition"
 
+    @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        skip = report_texts()["buttons"]["skip"]
-        dispatcher.utter_message(text=report_texts()["followup"]["ask_addition"],
-                                 buttons=[{"title": skip, "payload": skip}])
+        texts = report_texts()
+        if added_in_this_followup(tracker):
+            done = texts["buttons"]["no_more"]
+            dispatcher.utter_message(text=texts["followup"]["ask_more"], buttons=[{"title": done, "payload": done}])
+        else:
+            skip = texts["buttons"]["skip"]
+            dispatcher.utter_message(text=texts["followup"]["ask_addition"], buttons=[{"title": skip, "payload": skip}])
         return []
 
 
@@ -272,9 +318,18 @@ def render_view(view: service.ReporterView) -> list[str]:
     return lines
 
 
+END_FOLLOWUP = {"followup_addition": "", "followup_cancelled": True, "requested_slot": None}
+
+
 class ValidateFollowupForm(FormValidationAction):
+    """The receipt code (throttled against guessing), then as many additions as the reporter wants to send."""
+
     def name(self) -> str:
         return "validate_followup_form"
+
+    @guarded(fallback=reject_unvalidated)  # an error: the form keeps the accepted code, asks its question again
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
@@ -304,28 +359,48 @@ class ValidateFollowupForm(FormValidationAction):
 
     async def validate_followup_addition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> dict[str, Any]:
+        """Store one addition and ask for the next; skip, "nee", "bedankt" or "stop" end the follow-up."""
         texts = report_texts()
         text = str(value)
-        if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip"):
+        if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip") \
+                or texts.is_word(text, "done"):
             return {"followup_addition": ""}
+        if report_flow.is_command(text):  # a button payload or /help is no message for the integrity team
+            dispatcher.utter_message(text=texts["errors"]["command"])
+            return {"followup_addition": None}
+        # The slot only ever holds a code that validate_followup_code accepted (with throttling) in this follow-up.
+        code = tracker.get_slot("followup_code")
+        if not code:
+            dispatcher.utter_message(text=texts["followup"]["code_lost"])
+            return {"followup_code": None, "followup_addition": None}
+        emergency_first(text, dispatcher, current_profile(tracker))
         try:
-            code = tracker.get_slot("followup_code") or ""
-            await in_thread(lambda session: service.add_reporter_message(session, code, text,
-                                                                         throttle_key=tracker.sender_id))
+            # No throttle key: this code was accepted already, an error now is no guess and must not block the
+            # reporter (a wrong code is only ever typed at the code question).
+            await in_thread(lambda session: service.add_reporter_message(session, code, text, throttle_key=None))
         except service.ReportClosed:
             dispatcher.utter_message(text=texts["followup"]["closed"])
-            return {"followup_addition": ""}
-        except service.ReportValidationError as exc:
+            return dict(END_FOLLOWUP)
+        except (service.ReportValidationError, service.ReportBusy) as exc:  # too long, empty, busy: try again
             dispatcher.utter_message(text=exc.user_message)
             return {"followup_addition": None}
+        except service.UnknownReceipt:  # the report is gone (purged) or the code cannot open it any more
+            logger.warning("Follow-up addition refused: the accepted receipt code no longer opens a report")
+            dispatcher.utter_message(text=texts["followup"]["code_lost"])
+            return {"followup_code": None, "followup_addition": None}
+        except service.ReportError as exc:
+            logger.warning("Follow-up addition refused: %s", type(exc).__name__)
+            dispatcher.utter_message(text=exc.user_message)
+            return dict(END_FOLLOWUP)
         dispatcher.utter_message(text=texts["followup"]["added"])
-        return {"followup_addition": "added"}
+        return {"followup_addition": None}  # ask whether there is more
 
 
 class ActionFollowupFinish(Action):
     def name(self) -> str:
         return "action_followup_finish"
 
+    @guarded(fallback=lambda tracker: [*reset(FOLLOWUP_SLOTS), *forget_until_now()])
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(text=report_texts()["followup"]["done"])
-        return [*reset(FOLLOWUP_SLOTS), SlotSet("redact_conversation", True)]
+        return [*reset(FOLLOWUP_SLOTS), *forget_until_now()]

@@ -9,6 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.safety import guarded
+from integrity.dialogue_state import DialogueState
 from integrity.errors import DataFileError
 from integrity.profiles import Profile, get_profile
 from integrity.routing import Decision, decide
@@ -32,10 +34,19 @@ def current_profile(tracker: Tracker) -> Profile:
         return get_profile(None)
 
 
+def decision_metadata(decision: Decision) -> dict[str, Any]:
+    """What the turn decided, kept with the first bot message (BotUttered metadata, not shown by any channel):
+    the contract topic, the actors suggested and whether the reply leads with emergency numbers. `bin/converse`
+    reads it from the tracker; it holds no user text."""
+    return {"route": decision.route, "topic": decision.topic, "actors": list(decision.actors),
+            "emergency": decision.emergency, "fallback": decision.fallback}
+
+
 def send(decision: Decision, dispatcher: CollectingDispatcher) -> None:
-    for message in decision.messages:
+    for number, message in enumerate(decision.messages):
         buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
-        dispatcher.utter_message(text=message.text, buttons=buttons or None)
+        extra = {"decision": decision_metadata(decision)} if number == 0 else {}
+        dispatcher.utter_message(text=message.text, buttons=buttons or None, **extra)
 
 
 def slot_events(decision: Decision, profile: str) -> list[EventType]:
@@ -43,6 +54,7 @@ def slot_events(decision: Decision, profile: str) -> list[EventType]:
         SlotSet("profile", profile),
         SlotSet("pending_route", decision.pending_route),
         SlotSet("last_route", decision.route),
+        SlotSet("dialogue", decision.state.as_slot()),
     ]
 
 
@@ -52,10 +64,12 @@ class ActionRoute(Action):
     def name(self) -> str:
         return "action_route"
 
+    @guarded
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         profile = current_profile(tracker)
-        decision = decide(tracker.latest_message, profile,
+        state = DialogueState.from_slot(tracker.get_slot("dialogue"))
+        decision = decide(tracker.latest_message, profile, state=state,
                           pending_route=tracker.get_slot("pending_route"),
                           last_route=tracker.get_slot("last_route"))
         logger.info("route=%s topic=%s fallback=%s confidence=%.2f",

@@ -6,13 +6,14 @@ Adding an organisation means adding `integrity/profiles/<id>.yml`; nothing in Py
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from integrity.content import CONTACT_FIELDS, Content, default_content
+from integrity.content import CONTACT_FIELDS, Content, default_content, followup_texts
 from integrity.errors import DataFileError
+from integrity.situation import fact_names
 from integrity.yamlfile import load_mapping, require
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -24,7 +25,7 @@ ACTOR_IDS = (
     "vertrouwenspersoon_integriteit", "spoc_integriteit", "cg_integrity", "comite_p", "tiwk",
 )
 # Routes that need no actor list: the bot answers them without pointing anywhere.
-ROUTES_WITHOUT_ACTORS = ("smalltalk", "out_of_scope", "choice", "handoff", "report_flow")
+ROUTES_WITHOUT_ACTORS = ("smalltalk", "out_of_scope", "choice", "handoff", "report_flow", "followup", "answer")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class Profile:
     fallback: tuple[str, ...]
     answers: dict[str, str]
     messages: dict[str, str]
+    # Who a report made in the chat really reaches, and the external channels the user contacts directly.
+    report_recipients: tuple[str, ...] = ()
+    external_channels: tuple[str, ...] = ()
+    # The conversation layer (integrity/dialogue.py): actors per ROUTE@FACT, ROUTE.STAGE or KIND.STAGE; actors per
+    # follow-up question; the organisation's own follow-up texts and "mag ik ...?" verdicts.
+    situation_routing: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    followup_routing: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    followups: dict[str, dict[str, str]] = field(default_factory=dict)
+    verdicts: dict[str, str] = field(default_factory=dict)
 
 
 def _actor_list(value: Any, field: str, actors: dict[str, Actor], path: Path) -> tuple[str, ...]:
@@ -93,6 +103,13 @@ def _load_actor(actor_id: str, spec: Any, path: Path) -> Actor:
     )
 
 
+def _answer_overrides(data: dict[str, Any], content: Content, path: Path) -> dict[str, str]:
+    """Answers the profile words itself: any route of content/answers.yml, or ROUTE@FACT for a known fact."""
+    facts = set(fact_names())
+    allowed = set(content.answers) | {f"{route}@{fact}" for route in content.routes for fact in facts}
+    return _text_overrides(data, "answers", allowed, path)
+
+
 def _text_overrides(data: dict[str, Any], key: str, allowed: set[str], path: Path) -> dict[str, str]:
     value = data.get(key) or {}
     if not isinstance(value, dict):
@@ -103,6 +120,68 @@ def _text_overrides(data: dict[str, Any], key: str, allowed: set[str], path: Pat
         if not isinstance(text, str) or not text.strip():
             raise DataFileError(str(path), f"{key}.{name}", "must be a non-empty text")
     return {name: text.strip() for name, text in value.items()}
+
+
+def _situation_routing(data: dict[str, Any], actors: dict[str, Actor], content: Content,
+                       path: Path) -> dict[str, tuple[str, ...]]:
+    value = data.get("situation_routing") or {}
+    if not isinstance(value, dict):
+        raise DataFileError(str(path), "situation_routing", "must be a mapping of ROUTE@FACT / ROUTE.STAGE keys")
+    facts = set(fact_names())
+    result = {}
+    for key, actor_list in value.items():
+        where = f"situation_routing.{key}"
+        base, at, fact = str(key).partition("@")
+        if at:
+            if base not in content.routes or fact not in facts:
+                raise DataFileError(str(path), where, "ROUTE@FACT needs a known route and a fact from situations.yml")
+        else:
+            base, dot, stage = str(key).partition(".")
+            kind = content.routes[base].kind if base in content.routes else base
+            if not dot or stage not in content.stages.get(kind, ()):
+                raise DataFileError(str(path), where, "must be ROUTE@FACT, ROUTE.STAGE or KIND.STAGE with a stage "
+                                                      "from content/topics.yml")
+        result[str(key)] = tuple(actor_list) if actor_list == [] else _actor_list(actor_list, where, actors, path)
+    return result
+
+
+def _followup_routing(data: dict[str, Any], actors: dict[str, Actor], content: Content,
+                      path: Path) -> dict[str, tuple[str, ...]]:
+    value = data.get("followup_routing") or {}
+    if not isinstance(value, dict):
+        raise DataFileError(str(path), "followup_routing", "must be a mapping of follow-up names to actor lists")
+    result = {}
+    for name, actor_list in value.items():
+        base = str(name).partition(".")[0]
+        if base not in content.routes or content.routes[base].kind != "followup":
+            raise DataFileError(str(path), f"followup_routing.{name}", "is not a follow-up route (topics.yml)")
+        result[str(name)] = _actor_list(actor_list, f"followup_routing.{name}", actors, path)
+    return result
+
+
+def _report_recipients(data: dict[str, Any], actors: dict[str, Actor], path: Path) -> tuple[str, ...]:
+    """The actors that really receive a report made in the chat (the report form offers only these)."""
+    recipients = _actor_list(data.get("report_recipients"), "report_recipients", actors, path)
+    if len(set(recipients)) != len(recipients):
+        raise DataFileError(str(path), "report_recipients", "lists an actor twice")
+    return recipients
+
+
+def _external_channels(data: dict[str, Any], actors: dict[str, Actor], path: Path) -> tuple[str, ...]:
+    """External reporting channels (ombudsman, Comité P): never a chat report's recipient, contacted directly."""
+    value = data.get("external_channels")
+    if value is None or value == []:
+        return ()
+    channels = _actor_list(value, "external_channels", actors, path)
+    recipients = data.get("report_recipients")
+    recipients = recipients if isinstance(recipients, list) else []
+    for actor_id in channels:
+        if actor_id in recipients:
+            raise DataFileError(str(path), "external_channels",
+                                f"'{actor_id}' is also in report_recipients; a chat report never reaches it")
+    if len(set(channels)) != len(channels):
+        raise DataFileError(str(path), "external_channels", "lists an actor twice")
+    return channels
 
 
 def load_profile_file(path: Path, content: Content | None = None) -> Profile:
@@ -140,8 +219,14 @@ def load_profile_file(path: Path, content: Content | None = None) -> Profile:
         formal_routing=formal,
         handoff=_actor_list(data.get("handoff"), "handoff", actors, path),
         fallback=_actor_list(data.get("fallback"), "fallback", actors, path),
-        answers=_text_overrides(data, "answers", set(content.answers), path),
+        answers=_answer_overrides(data, content, path),
         messages=_text_overrides(data, "messages", set(content.messages), path),
+        report_recipients=_report_recipients(data, actors, path),
+        external_channels=_external_channels(data, actors, path),
+        situation_routing=_situation_routing(data, actors, content, path),
+        followup_routing=_followup_routing(data, actors, content, path),
+        followups=followup_texts(data.get("followups") or {}, content, path),
+        verdicts=_text_overrides(data, "verdicts", set(content.routes), path),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from integrity.content import CONTENT_DIR, Content, default_content
 from integrity.errors import DataFileError
-from integrity.profiles import Profile
+from integrity.profiles import Actor, Profile
 from integrity.routing import Button, normalise
 from integrity.yamlfile import load_mapping
 
@@ -58,20 +58,83 @@ def _plain(text: str) -> str:
 @lru_cache(maxsize=1)
 def report_texts(path: Path = CONTENT_DIR / "reporting.yml") -> ReportTexts:
     data = load_mapping(path)
-    for key in ("intro", "questions", "buttons", "words", "labels", "errors", "cancelled", "submitted", "followup",
-                "statuses"):
+    for key in ("intro_lines", "intro_telegram", "intro_controls", "intro_organisation", "generic_organisation",
+                "form_categories", "external_note", "external_channel", "joiner_or", "questions", "buttons", "words",
+                "labels", "errors", "cancelled", "submitted", "followup", "statuses"):
         if key not in data:
             raise DataFileError(str(path), key, "is missing")
     for field in (*FIELDS, "report_confirm", "report_edit"):
         if field not in data["questions"]:
             raise DataFileError(str(path), f"questions.{field}", "is missing")
-    return ReportTexts(data)
+    if not isinstance(data["intro_lines"], list) or not all(isinstance(line, str) for line in data["intro_lines"]):
+        raise DataFileError(str(path), "intro_lines", "must be a list of texts")
+    texts = ReportTexts(data)
+    # The intro without organisation or channel, for callers that have neither (bin/ask through integrity.routing).
+    data["intro"] = intro_text(None, None, texts)
+    return texts
+
+
+def intro_text(profile: Profile | None, channel: str | None, texts: ReportTexts) -> str:
+    """What the bot explains before the first question: to whom the report goes (the organisation's integrity
+    coordinators), the deadlines, the receipt code; what Telegram itself knows only on Telegram."""
+    organisation = (texts["intro_organisation"].format(name=profile.name) if profile is not None
+                    else texts["generic_organisation"])
+    lines = [line.format(organisation=organisation) for line in texts["intro_lines"]]
+    if channel == "telegram":
+        lines.append(texts["intro_telegram"])
+    lines.append(texts["intro_controls"])
+    return "\n".join(line.strip() for line in lines)
 
 
 def categories(content: Content | None = None) -> list[str]:
+    """Every topic a report can have: also the old psychosocial ones, for stored reports and back office filters."""
     content = content or default_content()
     return [r.name for r in content.routes.values()
             if r.kind in REPORTABLE_KINDS and r.name not in NOT_REPORTABLE]
+
+
+def form_categories(texts: ReportTexts | None = None, content: Content | None = None) -> list[str]:
+    """The topics the chat's report form offers: integrity violations only (reporting.yml `form_categories`).
+
+    Bullying, harassment, violence, discrimination and stress follow the well-being procedure (the trusted
+    person, the prevention adviser), not an anonymous report to the integrity coordinators.
+    """
+    texts = texts or report_texts()
+    allowed = categories(content)
+    names = texts["form_categories"]
+    if not isinstance(names, list) or not names:
+        raise DataFileError(str(CONTENT_DIR / "reporting.yml"), "form_categories", "must be a non-empty list")
+    for name in names:
+        if name not in allowed:
+            raise DataFileError(str(CONTENT_DIR / "reporting.yml"), f"form_categories.{name}",
+                                f"is not a report category; use one of {', '.join(allowed)}")
+    return list(names)
+
+
+def recipients(profile: Profile, category: str | None) -> list[str]:
+    """The actors a chat report can go to (profile `report_recipients`), the topic's own actors first."""
+    topic = profile.routing.get(category or "", profile.routing.get("melden", ()))
+    if not profile.report_recipients:  # a profile built without the field: the topic's actors, minus external ones
+        return [a for a in topic if a not in profile.external_channels]
+    first = [a for a in topic if a in profile.report_recipients]
+    return [*first, *(a for a in profile.report_recipients if a not in first)]
+
+
+def external_channel(actor: Actor, texts: ReportTexts) -> str:
+    """"het Comité P (www.comitep.be)": an external channel's name with its web address when the profile has one."""
+    web = actor.contact.get("web")
+    return texts["external_channel"]["with_web" if web else "name_only"].format(name=actor.name, web=web)
+
+
+def question_text(field: str, profile: Profile, texts: ReportTexts) -> str:
+    """The question for `field`; under "to whom" one sentence on the external channels, which the user contacts
+    directly (a chat report never reaches them)."""
+    question = texts["questions"][field]
+    if field == "report_route" and profile.external_channels:
+        channels = texts["joiner_or"].join(
+            external_channel(profile.actors[a], texts) for a in profile.external_channels)
+        question = f"{question}\n{texts['external_note'].format(channels=channels)}"
+    return question
 
 
 def required_fields(anonymous: str | None, editing: bool) -> list[str]:
@@ -103,15 +166,15 @@ def question_buttons(field: str, profile: Profile, category: str | None, texts: 
     content = content or default_content()
     labels = texts["buttons"]
     if field == "report_category":
-        return [Button(content.routes[name].label, content.routes[name].label) for name in categories(content)]
+        return [Button(content.routes[name].label, content.routes[name].label)
+                for name in form_categories(texts, content)]
     if field in OPTIONAL:
         return [Button(labels["skip"], labels["skip"])]
     if field == "report_anonymous":
         return [Button(labels["anonymous_yes"], labels["anonymous_yes"]),
                 Button(labels["anonymous_no"], labels["anonymous_no"])]
     if field == "report_route":
-        actors = profile.routing.get(category or "", profile.routing["melden"])
-        return [Button(profile.actors[a].name, profile.actors[a].name) for a in actors]
+        return [Button(profile.actors[a].name, profile.actors[a].name) for a in recipients(profile, category)]
     if field == "report_confirm":
         return [Button(labels[k], labels[k]) for k in ("send", "edit", "cancel")]
     if field == "report_edit":
@@ -131,7 +194,7 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
     if is_command(value):
         return Answer(error=errors["command"])
     if field == "report_category":
-        return _category(value, intent, content, errors)
+        return _category(value, intent, profile, texts, content)
     if field == "report_anonymous":
         if texts.is_word(value, "anonymous_yes"):
             return Answer(value="ja")
@@ -139,7 +202,7 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
             return Answer(value="nee")
         return Answer(error=errors["choose"])
     if field == "report_route":
-        return _route(value, profile, category, errors)
+        return _route(value, profile, category, texts)
     if field == "report_confirm":
         for word in ("send", "edit"):
             if texts.is_word(value, word):
@@ -165,24 +228,36 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
     return Answer(value=value)
 
 
-def _category(value: str, intent: str | None, content: Content, errors: dict[str, str]) -> Answer:
-    allowed = categories(content)
-    for name in allowed:
-        if _plain(value) in (_plain(content.routes[name].label), _plain(name)):
-            return Answer(value=name)
-    route = content.route_for_intent(intent or "")
-    if route is not None and route.name in allowed:
-        return Answer(value=route.name)
+def _category(value: str, intent: str | None, profile: Profile, texts: ReportTexts, content: Content) -> Answer:
+    errors = texts["errors"]
+    offered = form_categories(texts, content)
+    chosen = next((name for name in categories(content)
+                   if _plain(value) in (_plain(content.routes[name].label), _plain(name))), None)
+    if chosen is None:
+        route = content.route_for_intent(intent or "")
+        chosen = route.name if route is not None and route.name in categories(content) else None
+    if chosen in offered:
+        return Answer(value=chosen)
+    if chosen is not None and content.routes[chosen].kind == "psychosocial":
+        people = [profile.actors[a].name for a in profile.routing.get(chosen, ())[:2]]
+        return Answer(error=errors["psychosocial"].format(people=texts["joiner_or"].join(people)))
     return Answer(error=errors["choose"])
 
 
-def _route(value: str, profile: Profile, category: str | None, errors: dict[str, str]) -> Answer:
+def _names(actor: Actor) -> set[str]:
+    return {_plain(actor.name), _plain(actor.id), *(_plain(a) for a in actor.aliases)}
+
+
+def _route(value: str, profile: Profile, category: str | None, texts: ReportTexts) -> Answer:
     wanted = _plain(value)
-    for actor_id in profile.routing.get(category or "", profile.routing["melden"]):
-        actor = profile.actors[actor_id]
-        if wanted in {_plain(actor.name), _plain(actor_id), *(_plain(a) for a in actor.aliases)}:
+    for actor_id in recipients(profile, category):
+        if wanted in _names(profile.actors[actor_id]):
             return Answer(value=actor_id)
-    return Answer(error=errors["choose"])
+    for actor_id in profile.external_channels:
+        if wanted in _names(profile.actors[actor_id]):
+            channel = external_channel(profile.actors[actor_id], texts)
+            return Answer(error=texts["errors"]["external"].format(channel=channel[:1].upper() + channel[1:]))
+    return Answer(error=texts["errors"]["choose"])
 
 
 def summary(slots: dict[str, Any], profile: Profile, texts: ReportTexts, content: Content | None = None) -> str:

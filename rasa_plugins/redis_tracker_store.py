@@ -2,8 +2,9 @@
 
 The same forgetting as the in-memory store (`rasa_plugins.tracker_store`), on Rasa's `RedisTrackerStore`:
 
-- when the actions set `redact_conversation` (a report or follow-up is done), every stored user and bot text is
-  blanked and the report and follow-up slot values are dropped, before anything is written to Redis;
+- when a report or follow-up is done (the actions' `redact_conversation` marker), every user and bot text up to
+  and including the last marker is blanked and the report and follow-up slot values set up to there are
+  dropped, before anything is written to Redis; a report or follow-up started after the marker stays intact;
 - a restart (`/restart`) drops everything said before it;
 - every write sets the key's expiry to `record_exp` seconds (endpoints file, default one hour), so an idle or
   abandoned conversation disappears from Redis by itself. A store without expiry is refused.
@@ -32,7 +33,12 @@ class RedactingRedisTrackerStore(RedisTrackerStore):
                          **kwargs)
 
     async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
-        """Like `RedisTrackerStore.save` (merge with what another server stored), then redact, then write."""
+        """Like `RedisTrackerStore.save` (merge with what another server stored), then redact, then write.
+
+        The redaction runs on the merged events: Rasa's merge keeps the stored events first (already redacted up to
+        their last marker) and appends only the events new to this save, so a marker stored by another server still
+        covers everything said before it, and a follow-up begun after it keeps its code until it is done.
+        """
         await self.stream_events(tracker)
         key = self.key_prefix + tracker.sender_id
         stored = self.red.get(key)

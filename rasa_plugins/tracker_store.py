@@ -1,7 +1,9 @@
 """In-memory tracker store that forgets: redacts finished reports and drops idle conversations.
 
-- When the actions set the slot `redact_conversation` (a report or follow-up is done), every stored user and
-  bot text of that conversation is blanked and the report and follow-up slot values are dropped.
+- When a report or follow-up is done the actions mark that point in time (a `redact_conversation` slot event
+  set to true): every stored user and bot text up to and including the last marker is blanked and the report
+  and follow-up slot values set up to there are dropped. What comes after the marker (a new report or follow-up
+  in progress, with its receipt code) stays intact until that one is done and marks its own point.
 - A restart (`/restart`, sent by the Telegram gateway's /stop) drops everything said before it.
 - A conversation idle for longer than `max_idle_seconds` (endpoints.yml, default one hour) is deleted, so an
   abandoned report does not stay in memory either. Nothing is ever written to disk.

@@ -36,7 +36,29 @@ async def test_psychosocial_answer_asks_informal_or_formal_and_remembers_the_top
     messages, events = await run(tracker("pesten", text="ik word gepest"))
     assert "vertrouwenspersoon" in messages[1]["text"]
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/kies_informeel", "/kies_formeel"]
-    assert slots(events) == {"profile": "vlaamse-overheid", "pending_route": "pesten", "last_route": "pesten"}
+    state = slots(events).pop("dialogue")
+    assert {k: v for k, v in slots(events).items() if k != "dialogue"} == {
+        "profile": "vlaamse-overheid", "pending_route": "pesten", "last_route": "pesten"}
+    assert state["route"] == "pesten" and state["pending"] == "procedure"
+    assert state["shown"] == ["answer:pesten", "card:vertrouwenspersoon"]
+
+
+async def test_the_turns_decision_goes_with_the_first_message_only() -> None:
+    messages, _ = await run(tracker("fraude_corruptie", text="mijn chef steelt uit de kas"))
+    assert messages[0]["decision"] == {"route": "fraude_corruptie", "topic": "fraude_corruptie",
+                                       "actors": ["audit_vlaanderen", "vlaamse_ombudsdienst"], "emergency": False,
+                                       "fallback": False}
+    assert all("decision" not in m for m in messages[1:])
+
+
+async def test_the_conversation_state_is_read_back_from_the_slot() -> None:
+    _, events = await run(tracker("pesten", text="mijn teamleider kleineert me"))
+    state = slots(events)["dialogue"]
+    messages, events = await run(tracker("vraag_volgende_stap", text="en als dat niet helpt?",
+                                         slots={"dialogue": state}))
+    assert messages[0]["decision"]["topic"] == "pesten"
+    assert messages[0]["decision"]["actors"][0] == "preventieadviseur_psychosociaal"
+    assert slots(events)["dialogue"]["stage"] == 1
 
 
 async def test_formal_choice_uses_the_pending_topic_and_clears_it() -> None:

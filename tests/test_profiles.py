@@ -78,6 +78,18 @@ def test_a_third_organisation_needs_only_a_yaml_file(tmp_path: Path) -> None:
          "only psychosocial routes"),
         (lambda d: d.update(messages={"onbekend": "tekst"}), "messages.onbekend", "does not exist"),
         (lambda d: d.update(answers={"pesten": ""}), "answers.pesten", "non-empty text"),
+        (lambda d: d.update(answers={"pesten@onbekend": "x"}), "answers.pesten@onbekend", "does not exist"),
+        (lambda d: d["situation_routing"].update({"pesten@onbekend": ["spreekbuis"]}),
+         "situation_routing.pesten@onbekend", "ROUTE@FACT needs a known route"),
+        (lambda d: d["situation_routing"].update({"psychosocial.later": ["spreekbuis"]}),
+         "situation_routing.psychosocial.later", "ROUTE.STAGE or KIND.STAGE"),
+        (lambda d: d["situation_routing"].update({"violation.extern": ["koning"]}),
+         "situation_routing.violation.extern", "unknown actor 'koning'"),
+        (lambda d: d["followup_routing"].update({"pesten": ["spreekbuis"]}), "followup_routing.pesten",
+         "not a follow-up route"),
+        (lambda d: d.update(followups={"vraag_anoniem": {"default": ""}}), "followups.vraag_anoniem.default",
+         "non-empty text"),
+        (lambda d: d.update(verdicts={"vakantie": "Nee."}), "verdicts.vakantie", "does not exist"),
     ],
 )
 def test_bad_profile_names_file_and_field(tmp_path: Path, change, field: str, problem: str) -> None:

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
 import pytest
-from rasa_sdk import Tracker
+import yaml
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import OperationalError
 
-from actions import reporting
-from actions.reporting import ActionReportFinish
+from actions import reporting, safety
+from actions.reporting import (
+    ActionAskFollowupAddition,
+    ActionFollowupFinish,
+    ActionReportFinish,
+    ActionReportIntro,
+    ValidateFollowupForm,
+    ValidateReportForm,
+)
+from devtools.stack import REPO
+from integrity.reports import service
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen KX-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -43,7 +55,8 @@ async def test_database_down_confirms_nothing_and_keeps_every_answer(monkeypatch
     assert any(e["event"] == "followup" and e["name"] == "report_form" for e in events)
     assert not any(e.get("name") == "report_what" for e in events), "the answers are kept"
     assert not any(e.get("name") == "redact_conversation" for e in events)
-    assert "could not be stored" in caplog.text and "KX-1" not in caplog.text
+    assert "could not be stored (OperationalError)" in caplog.text and "KX-1" not in caplog.text
+    assert "connection refused" not in caplog.text, "the database error's text is not logged"
 
 
 async def test_missing_keys_are_reported_to_the_operator_in_english(monkeypatch: pytest.MonkeyPatch,
@@ -61,4 +74,232 @@ async def test_cancel_stores_nothing_and_forgets_the_conversation(monkeypatch: p
     monkeypatch.setattr(reporting, "sessions", lambda: pytest.fail("nothing may be stored"))
     messages, events = await finish({**ANSWERS, "report_cancelled": True})
     assert "geannuleerd" in messages[0]["text"]
-    assert {"event": "slot", "timestamp": None, "name": "redact_conversation", "value": True} in events
+    marker = events.index({"event": "slot", "timestamp": None, "name": "redact_conversation", "value": True})
+    assert events[marker + 1] == {"event": "slot", "timestamp": None, "name": "redact_conversation", "value": None}, \
+        "a marker in time, not a state: the slot is cleared again at once"
+
+
+DOMAIN = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))  # what Rasa sends, near enough
+SECRET_TEXT = "Mijn chef vervalst facturen GX-TEXT-5"
+SECRET_CODE = "9876 5432 1098 7654"
+
+
+def followup_tracker(text: str, slots: dict[str, Any], events: list[dict[str, Any]] | None = None,
+                     requested: str = "followup_addition", metadata: dict[str, Any] | None = None) -> Tracker:
+    message = {"text": text, "intent": {"name": "out_of_scope", "confidence": 0.4}, "entities": [],
+               "metadata": metadata or {}}
+    slots = {"requested_slot": requested, **slots}
+    return Tracker("pseudonymous-sender", slots, message, events or [], False, None,
+                   {"name": "followup_form"}, "followup_form")
+
+
+async def validate_addition(text: str, slots: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateFollowupForm().validate_followup_addition(text, dispatcher, followup_tracker(text, slots),
+                                                                     {})
+    return dispatcher.messages, result
+
+
+def recorded_additions(monkeypatch: pytest.MonkeyPatch, error: Exception | None = None) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def add(session: Any, code: str, text: str, *, throttle_key: str | None = None, **_: Any) -> None:
+        calls.append({"code": code, "text": text, "throttle_key": throttle_key})
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(reporting.service, "add_reporter_message", add)
+    return calls
+
+
+class _NoSession:
+    def __enter__(self) -> _NoSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_an_addition_is_stored_without_a_throttle_key_and_the_form_asks_for_more(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = recorded_additions(monkeypatch)
+    messages, result = await validate_addition("eerste aanvulling", {"followup_code": SECRET_CODE})
+    assert calls == [{"code": SECRET_CODE, "text": "eerste aanvulling", "throttle_key": None}], \
+        "a code accepted in this follow-up costs no throttle attempt"
+    assert [m["text"] for m in messages] == ["Je bericht is toegevoegd aan je melding."]
+    assert result == {"followup_addition": None}, "the form asks again: a second addition is possible"
+
+
+@pytest.mark.parametrize("text", ["bedankt", "Nee, bedankt", "nee", "Overslaan", "stop", "dat is alles"])
+async def test_thanks_no_skip_and_stop_end_the_follow_up(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    calls = recorded_additions(monkeypatch)
+    messages, result = await validate_addition(text, {"followup_code": SECRET_CODE})
+    assert result == {"followup_addition": ""} and not calls and not messages
+
+
+async def test_a_command_is_not_stored_as_an_addition(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = recorded_additions(monkeypatch)
+    messages, result = await validate_addition("/help", {"followup_code": SECRET_CODE})
+    assert not calls and "bezig met een melding of opvolging" in messages[0]["text"]
+    assert result == {"followup_addition": None}
+
+
+async def test_an_accepted_code_that_no_longer_opens_the_report_is_told_not_raised(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    recorded_additions(monkeypatch, service.UnknownReceipt("Unknown or malformed receipt code"))
+    messages, result = await validate_addition(SECRET_TEXT, {"followup_code": SECRET_CODE})
+    assert "NIET toegevoegd" in messages[0]["text"]
+    assert result == {"followup_code": None, "followup_addition": None}, "asks the code again"
+    assert SECRET_TEXT not in caplog.text and SECRET_CODE not in caplog.text
+
+
+async def test_a_missing_code_is_not_sent_to_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = recorded_additions(monkeypatch)
+    messages, result = await validate_addition(SECRET_TEXT, {"followup_code": None})
+    assert not calls and "NIET toegevoegd" in messages[0]["text"]
+    assert result == {"followup_code": None, "followup_addition": None}
+
+
+@pytest.mark.parametrize(("error", "expected", "ends"), [
+    (service.ReportClosed("closed"), "afgesloten", True),
+    (service.ReportBusy("busy"), "over een minuut", False),
+    (service.ReportNotFound("gone"), "bestaat niet", True),
+    (service.WrongReporterKey("wrong key"), "niet (meer) geldig", True),
+])
+async def test_other_report_errors_get_their_dutch_message(monkeypatch: pytest.MonkeyPatch, error: Exception,
+                                                           expected: str, ends: bool) -> None:
+    recorded_additions(monkeypatch, error)
+    messages, result = await validate_addition(SECRET_TEXT, {"followup_code": SECRET_CODE})
+    assert expected in messages[0]["text"]
+    assert (result.get("requested_slot", "asks again") is None) == ends
+
+
+async def test_after_an_addition_the_question_is_whether_there_is_more() -> None:
+    started = [{"event": "active_loop", "name": "followup_form"}, {"event": "bot", "text": "Melding M-1: nieuw"}]
+    added_text = {"event": "bot", "text": "Je bericht is toegevoegd aan je melding."}
+    added = [*started, {"event": "user", "text": "x"}, added_text]
+    earlier = [added_text, *started]
+    for events, question, button in ((started, "Wil je informatie toevoegen", "Overslaan"),
+                                     (added, "Wil je nog iets toevoegen", "Nee, bedankt"),
+                                     (earlier, "Wil je informatie toevoegen", "Overslaan")):
+        dispatcher = CollectingDispatcher()
+        await ActionAskFollowupAddition().run(dispatcher, followup_tracker("", {}, events), {})
+        assert dispatcher.messages[0]["text"].startswith(question)
+        assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == [button]
+
+
+async def test_the_follow_up_ends_with_a_redaction_marker_in_time() -> None:
+    events = await ActionFollowupFinish().run(CollectingDispatcher(), followup_tracker("bedankt", {}), {})
+    names = [(e["name"], e["value"]) for e in events if e["event"] == "slot"]
+    assert names[-2:] == [("redact_conversation", True), ("redact_conversation", None)]
+    assert ("followup_code", None) in names
+
+
+@pytest.mark.parametrize(("channel", "telegram"), [("telegram", True), ("web", False), (None, False)])
+async def test_the_intro_mentions_telegram_only_on_telegram(channel: str | None, telegram: bool) -> None:
+    dispatcher = CollectingDispatcher()
+    metadata = {"channel": channel} if channel else {}
+    track = Tracker("pseudonymous-sender", {}, {"text": "/melding_starten", "intent": {"name": "melding_starten"},
+                                                "entities": [], "metadata": metadata}, [], False, None, {}, None)
+    await ActionReportIntro().run(dispatcher, track, {})
+    intro = dispatcher.messages[0]["text"]
+    assert ("Telegram weet Telegram zelf" in intro) is telegram
+    assert "integriteitscoördinatoren van je organisatie (Vlaamse overheid)" in intro
+
+
+# --- the guard (actions.safety) ----------------------------------------------------------------------------------
+
+
+class Leaky(Exception):
+    """An error whose text holds what a careless message would: the user's text and the code."""
+
+
+async def test_a_failing_action_logs_its_name_and_error_class_but_nothing_the_user_typed(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def explode(session: Any, code: str, text: str, **_: Any) -> None:
+        raise Leaky(f"could not store {text!r} for {code}")
+
+    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(reporting.service, "add_reporter_message", explode)
+    caplog.set_level(logging.DEBUG)
+    slots = {"followup_code": SECRET_CODE, "followup_addition": SECRET_TEXT, "report_what": "ZZ-SLOT-3"}
+    track = followup_tracker(SECRET_TEXT, slots, [{"event": "user", "text": SECRET_TEXT},
+                                                  {"event": "slot", "name": "followup_addition", "value": SECRET_TEXT}])
+    dispatcher = CollectingDispatcher()
+    events = await ValidateFollowupForm().run(dispatcher, track, DOMAIN)
+    assert events == [{"event": "slot", "timestamp": None, "name": "followup_addition", "value": None}], \
+        "only the answer being validated is cleared: the form keeps the code and asks its question again"
+    assert [m["text"] for m in dispatcher.messages] == [safety.apology()]
+    assert "Er ging iets mis aan mijn kant" in dispatcher.messages[0]["text"]
+    assert "validate_followup_form" in caplog.text and "Leaky" in caplog.text
+    for secret in (SECRET_TEXT, SECRET_CODE, "ZZ-SLOT-3", "could not store"):
+        assert secret not in caplog.text
+
+
+async def test_a_guarded_action_drops_its_half_reply_and_may_return_fallback_events(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(Action):
+        def name(self) -> str:
+            return "action_broken"
+
+        @safety.guarded(fallback=lambda tracker: [{"event": "slot", "name": "x", "value": tracker.sender_id}])
+        async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any) -> list[Any]:
+            dispatcher.utter_message(text="Je bericht is toegevoegd")
+            raise KeyError(SECRET_CODE)
+
+    dispatcher = CollectingDispatcher()
+    events = await Broken().run(dispatcher, followup_tracker("x", {}), {})
+    assert events == [{"event": "slot", "name": "x", "value": "pseudonymous-sender"}]
+    assert [m["text"] for m in dispatcher.messages] == [safety.apology()]
+    assert "action_broken failed with KeyError at test_report_actions.py" in caplog.text
+    assert SECRET_CODE not in caplog.text
+
+    async def work() -> list[Any]:
+        raise ValueError(SECRET_TEXT)
+
+    assert await safety.guarded_run("action_x", dispatcher, work(), fallback=[{"event": "restart"}]) == \
+        [{"event": "restart"}]
+    assert "action_x failed with ValueError" in caplog.text and SECRET_TEXT not in caplog.text
+
+
+async def test_a_failing_report_finish_keeps_every_answer_and_goes_back_to_the_summary(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(reporting.crypto, "load_public_key", lambda: b"\x00" * 32)
+    def broken_draft(**fields: Any) -> Any:
+        raise Leaky(fields["what_happened"])
+
+    monkeypatch.setattr(reporting.service, "ReportDraft", broken_draft)
+    messages, events = await finish(ANSWERS)
+    assert [m["text"] for m in messages] == [safety.apology()]
+    assert any(e["event"] == "followup" and e["name"] == "report_form" for e in events)
+    assert not any(e.get("name") in ("report_what", "redact_conversation") for e in events)
+    assert "action_report_finish failed with Leaky" in caplog.text and SECRET_TEXT not in caplog.text
+
+
+def test_every_action_is_guarded() -> None:
+    from actions import routing
+
+    actions = [cls for module in (reporting, routing) for _, cls in inspect.getmembers(module, inspect.isclass)
+               if issubclass(cls, Action) and cls.__module__ == module.__name__]
+    assert ValidateReportForm in actions and routing.ActionRoute in actions and len(actions) >= 11
+    for cls in actions:
+        assert getattr(cls.run, safety.GUARDED, False), f"{cls.__name__}.run is not guarded"
+
+
+async def test_a_code_check_that_fails_leaves_no_unchecked_code_in_its_slot(monkeypatch: pytest.MonkeyPatch,
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Otherwise the unchecked code would later be used for additions, which are not throttled."""
+    def database_down(session: Any, code: str, throttle_key: str, **_: Any) -> Any:
+        raise OperationalError("SELECT", {"code": code}, Exception("connection refused"))
+
+    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(reporting.service, "follow_up", database_down)
+    track = followup_tracker(SECRET_CODE, {"followup_code": SECRET_CODE}, [
+        {"event": "user", "text": SECRET_CODE}, {"event": "slot", "name": "followup_code", "value": SECRET_CODE}],
+        requested="followup_code")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateFollowupForm().run(dispatcher, track, DOMAIN)
+    assert events == [{"event": "slot", "timestamp": None, "name": "followup_code", "value": None}]
+    assert [m["text"] for m in dispatcher.messages] == [safety.apology()]
+    assert "OperationalError" in caplog.text and SECRET_CODE not in caplog.text

@@ -56,11 +56,17 @@ def backoffice(report_store: ReportStore, monkeypatch: pytest.MonkeyPatch):
 
 def submit_anonymous_fraud_report(servers: Stack, who: str) -> list[dict[str, Any]]:
     intro = servers.say(who, "/melding_starten")
-    assert "7 dagen" in joined(intro) and "Telegram" in joined(intro)
-    assert "Fraude en corruptie" in buttons(intro)
-    reply = answer_all(servers, who, ["Fraude en corruptie", STORY, "sinds januari, nog bezig",
+    assert "7 dagen" in joined(intro)
+    assert "integriteitscoördinatoren van je organisatie (Vlaamse overheid)" in joined(intro)
+    assert "Telegram" not in joined(intro), "the Telegram line is for Telegram only"
+    assert buttons(intro) == ["Belangenvermenging", "Fraude en corruptie", "Vertrouwelijke informatie en datalekken",
+                              "Geschenken en uitnodigingen", "Nevenactiviteiten"], "integrity violations only"
+    route = answer_all(servers, who, ["Fraude en corruptie", STORY, "sinds januari, nog bezig",
                                       "afdeling aankoop", "Overslaan", "ik heb de e-mails bewaard",
-                                      "Anoniem blijven", "Audit Vlaanderen"])
+                                      "Anoniem blijven"])
+    assert buttons(route) == ["Audit Vlaanderen", "de contactpersoon integriteit"], "only who receives chat reports"
+    assert "rechtstreeks bij de Vlaamse Ombudsdienst (www.vlaamseombudsdienst.be)" in joined(route)
+    reply = servers.say(who, "Audit Vlaanderen")
     summary = joined(reply)
     assert "ZX-STORY-81" in summary and "afdeling aankoop" in summary and "Audit Vlaanderen" in summary
     assert buttons(reply) == ["Verzenden", "Aanpassen", "Annuleren"]
@@ -109,10 +115,11 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     view = servers.say(who, code)
     assert "QX-REPLY-7" in joined(view) and "ontvangen" in joined(view)
     added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")
-    assert "toegevoegd" in joined(added)
+    assert "toegevoegd" in joined(added) and "nog iets toevoegen" in joined(added)
     with factory() as session:
         messages = service.read_report(session, report_id, private_key).messages
     assert any("QX-ADD-9" in m.text for m in messages)
+    assert "terugkomen met je code" in joined(servers.say(who, "Nee, bedankt"))
     stored = tracker_dump(servers, who)
     assert code not in stored and "QX-ADD-9" not in stored and "QX-REPLY-7" not in stored
 
@@ -121,11 +128,18 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
     factory, private_key = backoffice
     who = sender()
     servers.say(who, "/melding_starten")
-    reply = answer_all(servers, who, ["Pesten", "Ik word al maanden uitgesloten door mijn ploeg. KC-77",
+    wellbeing = servers.say(who, "Pesten")
+    assert "procedure voor welzijn" in joined(wellbeing) and "Waarover gaat je melding" in joined(wellbeing), \
+        "bullying follows the well-being procedure, not this form"
+    reply = answer_all(servers, who, ["Geschenken en uitnodigingen",
+                                      "Een leverancier geeft mijn diensthoofd elke maand concertkaarten. KC-77",
                                       "vorig jaar", "dienst onthaal", "twee collega's", "Overslaan",
                                       "Contact achterlaten", "dit is geen adres"])
     assert "geen e-mailadres" in joined(reply)
-    reply = answer_all(servers, who, ["melder@example.org", "de preventieadviseur psychosociale aspecten"])
+    refused = answer_all(servers, who, ["melder@example.org", "de Vlaamse Ombudsdienst"])
+    assert "ontvangt geen meldingen uit deze chat" in joined(refused)
+    assert buttons(refused) == ["de contactpersoon integriteit", "Audit Vlaanderen"], "the topic's own first"
+    reply = servers.say(who, "de contactpersoon integriteit")
     assert "melder@example.org" in joined(reply) and "vorig jaar" in joined(reply)
     assert "Wanneer" in buttons(servers.say(who, "Aanpassen"))
     question = servers.say(who, "Wanneer")
@@ -137,7 +151,7 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
         contents = [service.read_report(session, s.id, private_key).content for s in service.list_reports(session)]
     mine = next(c for c in contents if "KC-77" in c["what_happened"])
     assert mine["contact"] == "melder@example.org" and mine["anonymous"] is False
-    assert mine["when"] == "in september" and mine["preferred_route"] == "preventieadviseur_psychosociaal"
+    assert mine["when"] == "in september" and mine["preferred_route"] == "contactpersoon_integriteit"
 
 
 def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack, backoffice) -> None:
@@ -174,7 +188,7 @@ def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, bac
                               "dit jaar"])
     servers.restart("actions")
     reply = answer_all(servers, who, ["dienst infrastructuur", "Overslaan", "Overslaan", "Anoniem blijven",
-                                      "je leidinggevende"])
+                                      "de contactpersoon integriteit"])
     assert "RS-31" in joined(reply) and "dit jaar" in joined(reply), "answers before the restart are kept"
     done = joined(servers.say(who, "Verzenden"))
     reference = REFERENCE.search(done).group()
@@ -182,3 +196,19 @@ def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, bac
         report = next(s for s in service.list_reports(session) if s.reference == reference)
         content = service.read_report(session, report.id, private_key).content
     assert "RS-31" in content["what_happened"] and content["where"] == "dienst infrastructuur"
+
+
+def test_police_report_on_telegram_names_its_organisation_recipients_and_comite_p(servers: Stack) -> None:
+    who = sender()
+    telegram = {"channel": "telegram", "profile": "federale-politie"}
+    intro = joined(servers.say(who, "/melding_starten", metadata=telegram))
+    assert "(Federale Politie)" in intro and "Via Telegram weet Telegram zelf welk account" in intro
+    for text in ("Belangenvermenging", "Mijn ploegchef regelt privé-opdrachten voor zijn zoon. TP-4", "dit jaar",
+                 "commissariaat", "Overslaan", "Overslaan"):
+        servers.say(who, text, metadata=telegram)
+    route = servers.say(who, "Anoniem blijven", metadata=telegram)
+    assert buttons(route) == ["een vertrouwenspersoon integriteit", "de SPOC integriteit van je component",
+                              "CG/Integrity"]
+    assert "rechtstreeks bij het Comité P (www.comitep.be)" in joined(route)
+    assert "Comité P" not in buttons(route) and "je leidinggevende" not in buttons(route)
+    assert "geannuleerd" in joined(servers.say(who, "stop", metadata=telegram))

@@ -86,13 +86,14 @@ def test_low_confidence_out_of_scope_is_refused_without_actor_but_offers_topics(
     assert [b.payload for b in decision.messages[1].buttons] == ["/geschenken"]
 
 
-def test_low_confidence_emergency_still_gets_emergency_numbers_and_other_options() -> None:
+def test_uncertain_emergency_asks_first_and_a_sure_one_leads_with_the_number() -> None:
     ranking = [("noodsituatie_acuut", 0.35), ("geweld_agressie", 0.3), ("pesten", 0.1)]
     decision = decide(parse("nlu_fallback", 0.4, ranking=ranking), VO)
-    assert decision.topic == "noodsituatie" and decision.actors[0] == "noodhulp_112"
-    assert "112" in decision.reply.splitlines()[0]
-    assert [b.payload for b in decision.messages[-1].buttons] == ["/geweld_agressie", "/pesten"]
+    assert not decision.emergency and "112" not in decision.reply
+    assert [b.payload for b in decision.messages[0].buttons] == ["/bevestigen", "/ontkennen"]
+    assert decision.topic == "geweld_agressie" and decision.actors == ()
     sure = decide(parse("noodsituatie_acuut", 0.95), VO)
+    assert sure.emergency and "112" in sure.reply.splitlines()[0]
     assert not any(m.buttons for m in sure.messages)
 
 
