@@ -71,7 +71,8 @@ class ActionRoute(Action):
         state = DialogueState.from_slot(tracker.get_slot("dialogue"))
         decision = decide(tracker.latest_message, profile, state=state,
                           pending_route=tracker.get_slot("pending_route"),
-                          last_route=tracker.get_slot("last_route"))
+                          last_route=tracker.get_slot("last_route"),
+                          channel=(tracker.latest_message.get("metadata") or {}).get("channel"))
         logger.info("route=%s topic=%s fallback=%s confidence=%.2f",
                     decision.route, decision.topic, decision.fallback, decision.confidence)
         send(decision, dispatcher)

@@ -29,7 +29,7 @@ MESSAGE_KEYS = (
     "after_formal", "report_offer", "button_report", "fallback_intro", "fallback_person", "button_none", "handoff",
     "emergency_more", "emergency_not", "fallback_maybe", "actor_seen", "answer_seen", "button_more",
     "danger_question", "button_danger_yes", "button_danger_no", "danger_no", "unknown_followup", "manager_note",
-    "no_topic", "affirm", "deny", "more_none",
+    "no_topic", "affirm", "deny", "more_none", "telegram_note",
 )
 STAGED_KINDS = ("psychosocial", "violation", "reporting")
 CONTACT_FIELDS = ("phone", "email", "web", "hours", "where", "note")

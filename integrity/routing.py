@@ -38,6 +38,7 @@ FALLBACK_CHOICES = 2
 PLAUSIBLE = 0.12  # a topic below this confidence is not offered as "did you mean"
 SURE_EMERGENCY = 0.7  # an emergency intent less confident than this asks "are you in danger now?" first
 FOLLOWUP_FLOOR = 0.25  # in a topic, a follow-up (or another topic) this likely is answered under the threshold
+TELEGRAM_NOTE_AFTER = ("greet", "vraag_anoniem")  # answers that add the Telegram line on Telegram only
 SURE_OUT_OF_SCOPE = 0.75  # in a topic, a less certain out-of-scope message gets "I don't know" plus the human
 
 
@@ -243,13 +244,24 @@ def _answer_decision(route: Route, confidence: float, texts: Texts, state: Dialo
 
 def decide(parse: dict[str, Any], profile: Profile, content: Content | None = None, *,
            state: DialogueState | None = None, pending_route: str | None = None,
-           last_route: str | None = None) -> Decision:
+           last_route: str | None = None, channel: str | None = None) -> Decision:
     """Turn a Rasa parse result (intent, intent_ranking, entities, text) into the bot's answer.
 
     `state` is what the conversation holds so far (a fresh one if None). `pending_route` (the psychosocial route
     for which the bot asked "informal or formal?") and `last_route` (the route of the previous answer) are the
-    older, narrower way to pass the same and fill in a missing state.
+    older, narrower way to pass the same and fill in a missing state. `channel` ("telegram", "web", ...) decides
+    texts that apply to one channel only.
     """
+    decision = _decide(parse, profile, content, state=state, pending_route=pending_route, last_route=last_route)
+    if channel == "telegram" and (decision.route in TELEGRAM_NOTE_AFTER or
+                                  (parse.get("intent") or {}).get("name") in TELEGRAM_NOTE_AFTER):
+        note = BotMessage(Texts(profile, content or default_content()).message("telegram_note"))
+        decision = replace(decision, messages=(*decision.messages, note))
+    return decision
+
+
+def _decide(parse: dict[str, Any], profile: Profile, content: Content | None, *, state: DialogueState | None,
+            pending_route: str | None, last_route: str | None) -> Decision:
     texts = Texts(profile, content or default_content())
     state = state or DialogueState()
     if pending_route and not state.pending:

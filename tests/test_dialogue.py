@@ -227,3 +227,12 @@ def test_an_unsure_switch_to_another_topic_in_a_conversation_is_answered_as_that
                      parse("nlu_fallback", "iets anders: een collega schrijft uren die hij niet werkte", 0.3,
                            [("fraude_corruptie", 0.3), ("toelichting", 0.2)]))
     assert switch.topic == "fraude_corruptie" and switch.actors[0] == "audit_vlaanderen"
+
+
+def test_the_telegram_line_is_shown_only_on_telegram() -> None:
+    note = default_content().messages["telegram_note"]
+    for intent in ("greet", "vraag_anoniem"):
+        assert note not in reply(decide(parse(intent, "hallo"), VO, channel="web"))
+        assert note not in reply(decide(parse(intent, "hallo"), VO))
+        assert note in reply(decide(parse(intent, "hallo"), VO, channel="telegram"))
+    assert "Telegram" not in reply(decide(parse("greet", "hallo"), VO, channel="web"))
