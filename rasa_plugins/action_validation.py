@@ -1,0 +1,58 @@
+"""Rasa 3.6 checks every action server response with `jsonschema.validate`, which first validates the response
+*schema* against the JSON Schema meta-schema and builds a new validator, on every call: about two thirds of a
+chat turn on this machine (py-spy, issue 12). This builds the validator once per schema and validates with it:
+the same schema (`RemoteAction.action_response_format_spec()`), the same checks (`best_match` over the same
+errors, what `jsonschema.validate` raises) and the same message Rasa adds.
+
+It replaces the method on the class at import time; no Rasa file is changed, so a fresh
+`pip install -r requirements/rasa.lock` keeps working. `rasa_plugins/__init__.py` installs it whenever the Rasa
+server imports this package, which it does for the tracker store of endpoints.yml and for the intent classifier
+of config.yml, so `rasa run`, `rasa test` and the tests all get it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+MARKER = "_integrity_validator_built_once"
+
+
+@lru_cache(maxsize=8)
+def _validator(schema_json: str) -> Any:
+    from jsonschema.validators import validator_for
+
+    schema = json.loads(schema_json)
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once, as jsonschema.validate does on every call
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    from jsonschema.exceptions import best_match
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    spec = self.action_response_format_spec()
+    error = best_match(_validator(json.dumps(spec, sort_keys=True)).iter_errors(result))
+    if error is not None:
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def install() -> bool:
+    """Put the once-built validation on Rasa's RemoteAction; False where Rasa is not installed (.venv)."""
+    try:
+        from rasa.core.actions.action import RemoteAction
+    except ImportError:
+        return False
+    if not getattr(RemoteAction._validate_action_result, MARKER, False):
+        setattr(validate_action_result, MARKER, True)
+        RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    return True
