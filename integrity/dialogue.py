@@ -107,6 +107,13 @@ def actors_for(route: Route, state: DialogueState, texts: Texts) -> tuple[str, .
     return without_avoided(chosen or profile.routing[route.name], state, texts)
 
 
+def skip_steps_taken(kind: str, new_facts: frozenset[str], state: DialogueState) -> DialogueState:
+    """"I already reported it / already saw the confidant, nothing changed": start one step further."""
+    if "already_reported" in new_facts and kind in ("psychosocial", "violation", "reporting"):
+        return state.at_stage(max(state.stage, 1))
+    return state
+
+
 def offers_report(kind: str, state: DialogueState) -> bool:
     """The anonymous report form is for integrity violations someone else commits, not for one's own situation."""
     return kind in ("violation", "reporting") and "own_situation" not in state.facts

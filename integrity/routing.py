@@ -85,6 +85,7 @@ def topic_decision(route: Route, confidence: float, texts: Texts, state: Dialogu
     facts = dialogue.facts_for_topic(route, text, state)
     state = state.with_topic(route.name, facts, keep_facts=dialogue.same_family(route, state, texts.content))
     kind = dialogue.effective_kind(route, state.facts, texts)
+    state = dialogue.skip_steps_taken(kind, facts, state)
     actors = dialogue.actors_for(route, state, texts)
     key = dialogue.answer_key(route, state.facts, texts)
     block = f"answer:{key}"

@@ -13,10 +13,12 @@ of config.yml, so `rasa run`, `rasa test` and the tests all get it.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from typing import Any
 
 MARKER = "_integrity_validator_built_once"
+STOCK_SWITCH = "INTEGRITY_STOCK_ACTION_VALIDATION"  # "1": keep Rasa's own validation (the benchmark's baseline)
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +49,10 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
 
 
 def install() -> bool:
-    """Put the once-built validation on Rasa's RemoteAction; False where Rasa is not installed (.venv)."""
+    """Put the once-built validation on Rasa's RemoteAction; False where Rasa is not installed (.venv) or the
+    environment asks for Rasa's own validation."""
+    if os.environ.get(STOCK_SWITCH) == "1":
+        return False
     try:
         from rasa.core.actions.action import RemoteAction
     except ImportError:

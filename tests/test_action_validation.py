@@ -48,3 +48,14 @@ def test_once_built_validator_accepts_and_refuses_like_rasa() -> None:
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok 5")
+
+
+def test_the_benchmark_switch_keeps_rasas_own_validation() -> None:
+    script = ("from rasa.core.actions.action import RemoteAction\n"
+              "original = RemoteAction._validate_action_result\n"
+              "import rasa_plugins\n"
+              "assert RemoteAction._validate_action_result is original\n")
+    env = {**rasa_env(), "INTEGRITY_STOCK_ACTION_VALIDATION": "1"}
+    result = subprocess.run([str(REPO / ".venv-rasa" / "bin" / "python"), "-c", script], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -236,3 +236,11 @@ def test_the_telegram_line_is_shown_only_on_telegram() -> None:
         assert note not in reply(decide(parse(intent, "hallo"), VO))
         assert note in reply(decide(parse(intent, "hallo"), VO, channel="telegram"))
     assert "Telegram" not in reply(decide(parse("greet", "hallo"), VO, channel="web"))
+
+
+def test_a_step_already_taken_is_skipped() -> None:
+    integrity = play(VO, ("fraude_corruptie", "ik heb het al aan audit gemeld maar er gebeurt niets met die fraude"))[0]
+    assert integrity.actors[0] == "vlaamse_ombudsdienst"
+    wellbeing = play(VO, ("pesten", "ik ben al bij de vertrouwenspersoon geweest maar het pesten gaat door"))[0]
+    assert wellbeing.actors[0] == "preventieadviseur_psychosociaal"
+    assert "/kies_informeel" not in buttons(wellbeing)
