@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from integrity.content import Content, Route
 from integrity.dialogue_state import DialogueState
-from integrity.followups import followup_text, stage_name
+from integrity.followups import earlier_stages, followup_text, stage_name
 from integrity.replies import (
     BotMessage,
     Button,
@@ -20,7 +20,7 @@ from integrity.replies import (
     more_button,
     report_offer,
 )
-from integrity.situation import answered_with, fact_kind, facts_in, ordered
+from integrity.situation import answered_with, conversation_facts, fact_kind, facts_in, ordered
 
 MANAGER = "leidinggevende"
 GENERAL_WELLBEING = "psychosociaal_welzijn"
@@ -48,9 +48,13 @@ def stays_in_topic(route: Route, state: DialogueState, content: Content) -> bool
         and current.name != GENERAL_WELLBEING
 
 
-def same_family(route: Route, state: DialogueState, content: Content) -> bool:
+def kept_facts(route: Route, state: DialogueState, content: Content) -> frozenset[str]:
+    """What a new topic keeps of the facts before it: who the people are always; the rest (my own situation, a
+    step already taken) only within the same family of topics."""
     old = content.routes.get(state.route or "")
-    return old is not None and FAMILY.get(old.kind) == FAMILY.get(route.kind)
+    if old is not None and FAMILY.get(old.kind) == FAMILY.get(route.kind):
+        return state.facts
+    return conversation_facts(state.facts)
 
 
 def effective_kind(route: Route, facts: frozenset[str], texts: Texts) -> str:
@@ -92,18 +96,19 @@ def without_avoided(actors: tuple[str, ...], state: DialogueState, texts: Texts)
 
 
 def actors_for(route: Route, state: DialogueState, texts: Texts) -> tuple[str, ...]:
-    """The actors for a topic in this situation and at this stage, most fitting first."""
+    """The actors for a topic in this situation and at this stage, most fitting first: a later stage first (the
+    person one step further), then a situation fact, then the topic's own list; never the person to avoid."""
     profile = texts.profile
-    chosen: tuple[str, ...] | None = None
-    for fact in ordered(state.facts):
-        chosen = chosen or profile.situation_routing.get(f"{route.name}@{fact}") or None
     kind = effective_kind(route, state.facts, texts)
     stage = stage_name(texts.content, kind, state.stage)
-    if chosen is None and state.stage > 0 and stage:
+    chosen: tuple[str, ...] | None = None
+    if state.stage > 0 and stage:
         chosen = profile.situation_routing.get(f"{route.name}.{stage}") or \
             profile.situation_routing.get(f"{kind}.{stage}") or None
         if chosen is None and stage == "formeel":
             chosen = profile.formal_routing.get(route.name)
+    for fact in ordered(state.facts):
+        chosen = chosen or profile.situation_routing.get(f"{route.name}@{fact}") or None
     return without_avoided(chosen or profile.routing[route.name], state, texts)
 
 
@@ -124,13 +129,16 @@ def no_topic(route: Route, confidence: float, texts: Texts, state: DialogueState
     return Decision(route.name, route.topic, (), confidence, (BotMessage(text),), state=state)
 
 
-def _standalone(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:
+def _standalone(route: Route, confidence: float, texts: Texts, state: DialogueState,
+                named: str | None = None) -> Decision:
     """A follow-up with no topic before it: answer it in general, with the person the profile names for it."""
     found = followup_text(route.name, texts.profile, route=None, kind=None, stage=None)
     own_topic = route.name if route.name in texts.profile.followup_routing else None
     topic_route = next((r for r in texts.content.routes.values() if r.topic == route.topic and r.name == r.topic), None)
     actors = texts.profile.followup_routing[own_topic] if own_topic else \
         texts.profile.routing.get(topic_route.name, ()) if topic_route else ()
+    if named and route.name == "vraag_bereikbaarheid":
+        actors = (named,)
     actors = without_avoided(actors, state, texts) if actors else ()
     if found is None or route.name == "toelichting":
         return no_topic(route, confidence, texts, state)
@@ -149,21 +157,22 @@ def followup_decision(route: Route, confidence: float, texts: Texts, state: Dial
     state = state.asking(None).knowing(facts_in(text, intent=route.name))
     current = content.routes.get(state.route or "")
     if current is None or current.name not in texts.profile.routing:
-        return _standalone(route, confidence, texts, state)
+        return _standalone(route, confidence, texts, state, named)
     kind = effective_kind(current, state.facts, texts)
     ladder = content.stages.get(kind, ())
     if route.name == "vraag_volgende_stap" and ladder:
         state = state.at_stage(min(state.stage + 1, len(ladder) - 1))
     stage = stage_name(content, kind, state.stage)
-    found = followup_text(route.name, texts.profile, route=current.name, kind=kind, stage=stage)
+    found = followup_text(route.name, texts.profile, route=current.name, kind=kind, stage=stage,
+                          facts=ordered(state.facts), earlier=earlier_stages(content, kind, state.stage))
     if found is None:
         return unknown_followup(confidence, texts, state, [])
     key, answer = found
     specific = texts.profile.followup_routing.get(f"{route.name}.{kind}") or \
         texts.profile.followup_routing.get(route.name)
     actors = without_avoided(specific, state, texts) if specific else actors_for(current, state, texts)
-    if named and route.name == "vraag_bereikbaarheid":
-        actors = (named,)  # "is Spreekbuis ook op zaterdag open?": that actor's hours, whatever the topic
+    if named and route.name == "vraag_bereikbaarheid":  # "is Spreekbuis ook op zaterdag open?": that actor's hours
+        actors = without_avoided((named,), state, texts)
     block = f"followup:{route.name}:{key}"
     first = BotMessage(f"{first_sentence(answer)} {texts.message('answer_seen').format(label=current.label)}",
                        (more_button(texts),)) if state.seen(block) else BotMessage(answer)

@@ -57,12 +57,12 @@ class DialogueState:
         new = tuple(b for b in blocks if b not in self.shown)
         return replace(self, shown=(*self.shown, *new)[-50:])
 
-    def with_topic(self, route: str, facts: frozenset[str], *, keep_facts: bool) -> DialogueState:
-        """A topic answer: a new topic starts at the first stage; the same topic keeps its stage. Facts from before
-        any topic (a clarifying turn) carry over."""
+    def with_topic(self, route: str, facts: frozenset[str], *, kept: frozenset[str]) -> DialogueState:
+        """A topic answer: a new topic starts at the first stage and keeps only `kept` of the facts before it
+        (all of them before any topic: a clarifying turn); the same topic keeps its stage and its facts."""
         same = route == self.route
-        kept = self.facts if keep_facts or same or self.route is None else frozenset()
-        return replace(self, route=route, stage=self.stage if same else 0, facts=kept | facts,
+        carried = self.facts if same or self.route is None else kept & self.facts
+        return replace(self, route=route, stage=self.stage if same else 0, facts=carried | facts,
                        pending=None, pending_route=None, alternative=None)
 
     def asking(self, pending: str | None, pending_route: str | None = None,

@@ -83,7 +83,7 @@ def topic_decision(route: Route, confidence: float, texts: Texts, state: Dialogu
                    prefix: str = "") -> Decision:
     """A topic answer, one actor card, and the question or offer that fits the kind of topic and the situation."""
     facts = dialogue.facts_for_topic(route, text, state)
-    state = state.with_topic(route.name, facts, keep_facts=dialogue.same_family(route, state, texts.content))
+    state = state.with_topic(route.name, facts, kept=dialogue.kept_facts(route, state, texts.content))
     kind = dialogue.effective_kind(route, state.facts, texts)
     state = dialogue.skip_steps_taken(kind, facts, state)
     actors = dialogue.actors_for(route, state, texts)
@@ -94,7 +94,7 @@ def topic_decision(route: Route, confidence: float, texts: Texts, state: Dialogu
     else:
         verdict = texts.verdict(route.name) if asks_permission(text) else None
         body = dialogue.situation_answer(route, facts, state, texts) or texts.answer(key)
-        if "manager_involved" in state.facts and kind in ("violation", "reporting"):
+        if "manager_involved" in state.facts and kind in ("violation", "reporting", "psychosocial"):
             body = f"{body}\n{texts.message('manager_note')}"
         first = BotMessage(" ".join(p for p in (prefix, verdict, body) if p))
     messages = [first, actor_message(actors, texts, state.shown)]
@@ -118,9 +118,11 @@ def emergency_decision(route: Route, confidence: float, texts: Texts, state: Dia
 
 
 def danger_question(route: Route, confidence: float, texts: Texts, state: DialogueState,
-                    ranked: list[tuple[Route, float]]) -> Decision:
+                    ranked: list[tuple[Route, float]], text: str = "") -> Decision:
     """An uncertain emergency: ask first. Yes shows the emergency numbers, no gives the normal answer."""
     alternative = next((r for r, conf in ranked if r.kind in OPTION_KINDS and conf >= PLAUSIBLE), None)
+    if alternative is not None and alternative.kind in TOPIC_KINDS:  # "no" answers it with what was said here
+        state = state.knowing(facts_in(text, kind=alternative.kind))
     buttons = (Button(texts.message("button_danger_yes"), "/bevestigen"),
                Button(texts.message("button_danger_no"), "/ontkennen"))
     topic = alternative.topic if alternative else dialogue.current_topic(state, texts.content) or route.topic
@@ -137,7 +139,7 @@ def _choice_decision(route: Route, confidence: float, texts: Texts, state: Dialo
     base = content.routes[base_name]
     formal = route.name == "procedure_formeel"
     ladder = content.stages["psychosocial"]
-    state = replace(state.with_topic(base.name, frozenset(), keep_facts=True),
+    state = replace(state.with_topic(base.name, frozenset(), kept=state.facts),
                     stage=ladder.index("formeel") if formal else 0)
     actors = dialogue.actors_for(base, state, texts)
     messages = (BotMessage(texts.message("after_formal" if formal else "after_informal")),
@@ -171,7 +173,7 @@ def _report_flow_decision(route: Route, confidence: float, texts: Texts, state: 
 
     flow = report_texts()
     first = flow["intro"].strip() if route.name == "report_start" else flow["followup"]["ask_code"]
-    return Decision(route.name, route.topic, texts.profile.routing["melden"], confidence, (BotMessage(first),),
+    return Decision(route.name, route.topic, texts.profile.report_recipients, confidence, (BotMessage(first),),
                     state=state.asking(None))
 
 
@@ -204,8 +206,11 @@ def _fallback_decision(parse: dict[str, Any], texts: Texts, state: DialogueState
     top, confidence = ranked[0]
     # What the message says about the situation holds even when its topic is unsure (a button comes next).
     state = state.knowing(facts_in(parse.get("text") or "", kind=top.kind)) if top.kind in OPTION_KINDS else state
+    if state.pending == "danger" and state.pending_route in texts.content.routes and \
+            (top.name == "bevestigen" or top.kind == "emergency"):  # an unsure "yes" to "are you in danger?"
+        return emergency_decision(texts.content.routes[state.pending_route], confidence, texts, state)
     if top.kind == "emergency":  # a low confidence never hides emergency numbers: it asks first
-        return danger_question(top, confidence, texts, state, ranked)
+        return danger_question(top, confidence, texts, state, ranked, parse.get("text") or "")
     if state.route and top.kind == "followup" and confidence >= FOLLOWUP_FLOOR:
         return dialogue.followup_decision(top, confidence, texts, state, parse.get("text") or "",
                                           mentioned_actor(parse, texts.profile))
@@ -284,7 +289,7 @@ def _decide(parse: dict[str, Any], profile: Profile, content: Content | None, *,
     if route.kind == "emergency":
         if sure_emergency(confidence, ranked):
             return emergency_decision(route, confidence, texts, state)
-        return danger_question(route, confidence, texts, state, ranked)
+        return danger_question(route, confidence, texts, state, ranked, text)
     if route.kind == "out_of_scope" and state.route and confidence < SURE_OUT_OF_SCOPE:
         return dialogue.unknown_followup(confidence, texts, state, _topic_buttons(ranked, texts))
     if route.kind in NO_ACTOR_KINDS:

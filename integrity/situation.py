@@ -25,6 +25,7 @@ class Fact:
     intents: tuple[str, ...] = ()
     kind: str | None = None  # the kind a ROUTE@FACT answer takes
     answer_with: str | None = None  # a follow-up whose answer replaces the topic answer when the fact is new
+    conversation: bool = False  # holds for the whole conversation (who the people are), not only for one topic
 
     def found_in(self, normalised_text: str) -> bool:
         return any(p.search(normalised_text) for p in self.patterns) and \
@@ -75,7 +76,10 @@ def load_facts(path: Path = SITUATIONS_FILE) -> tuple[Fact, ...]:
                     _patterns(spec.get("unless"), path, f"{where}.unless"),
                     _names(spec.get("kinds"), path, f"{where}.kinds", ROUTE_KINDS) or ROUTE_KINDS,
                     _names(spec.get("intents"), path, f"{where}.intents"), kind,
-                    str(spec["answer_with"]) if spec.get("answer_with") else None)
+                    str(spec["answer_with"]) if spec.get("answer_with") else None,
+                    spec.get("scope", "topic") == "conversation")
+        if spec.get("scope", "topic") not in ("topic", "conversation"):
+            raise DataFileError(str(path), f"{where}.scope", "must be 'topic' or 'conversation'")
         if not fact.patterns and not fact.intents:
             raise DataFileError(str(path), where, "needs patterns or intents")
         result.append(fact)
@@ -112,3 +116,8 @@ def fact_kind(name: str) -> str | None:
 
 def answered_with(name: str) -> str | None:
     return next((f.answer_with for f in load_facts() if f.name == name), None)
+
+
+def conversation_facts(names: frozenset[str]) -> frozenset[str]:
+    """The facts that stay when the topic changes."""
+    return frozenset(f.name for f in load_facts() if f.conversation and f.name in names)

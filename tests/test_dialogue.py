@@ -244,3 +244,63 @@ def test_a_step_already_taken_is_skipped() -> None:
     wellbeing = play(VO, ("pesten", "ik ben al bij de vertrouwenspersoon geweest maar het pesten gaat door"))[0]
     assert wellbeing.actors[0] == "preventieadviseur_psychosociaal"
     assert "/kies_informeel" not in buttons(wellbeing)
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("ik wil melden dat mijn collega geld uit de kas neemt", "violation", set()),
+    ("ik heb zelf gezien dat hij geld nam", "violation", set()),
+    ("ik ben bang dat hij de dossiers heeft laten liggen", "violation", set()),
+    ("een verdachte heeft mij geslagen tijdens de arrestatie", "psychosocial", set()),
+    ("een jongere gaf me een klap tijdens de controle", "psychosocial", set()),
+    ("mijn collega sloeg een geboeide verdachte in de combi", "psychosocial", {"police_violence"}),
+    ("mag ik de offerte van mijn broer beoordelen?", "violation", {"own_situation"}),
+    ("ik heb een belangenconflict", "violation", {"own_situation"}),
+    ("ik heb een mail naar de verkeerde persoon gestuurd", "violation", {"own_situation"}),
+    ("kan ik bij mijn leidinggevende terecht?", "violation", set()),
+    ("moet ik mijn leidinggevende verwittigen dat een collega facturen vervalst?", "violation", set()),
+    ("ik heb het mijn chef al verteld", "violation", set()),
+    ("de directeur van de aannemer bood me geld aan", "violation", set()),
+    ("mijn chef aanvaardt dure cadeaus van een leverancier", "advice", {"manager_involved"}),
+    ("ik heb het al tegen hem gezegd dat hij moet stoppen", "psychosocial", set()),
+    ("ik heb het al aan de vertrouwenspersoon verteld", "psychosocial", {"already_reported"}),
+    ("mijn chef schreeuwt me elke dag uit", "psychosocial", {"manager_involved"}),
+    ("waar kan ik buiten de politie een schending melden", "reporting", {"wants_external"}),
+    ("een collega deelt vertrouwelijke informatie met externen", "violation", set()),
+])
+def test_situation_facts(text: str, kind: str, expected: set[str]) -> None:
+    assert set(facts_in(text, kind=kind)) == expected
+
+
+def test_review_findings_stay_fixed() -> None:
+    # an unsure "yes" to "are you in danger?" still shows the numbers
+    asked = play(VO, parse("noodsituatie_acuut", "hij staat aan mijn deur", 0.5))[0]
+    yes = decide(parse("nlu_fallback", "ja dringend", 0.3, [("bevestigen", 0.3), ("greet", 0.1)]), VO,
+                 state=asked.state)
+    assert yes.emergency and "112" in yes.reply.splitlines()[0]
+    # "no" keeps what the first message said about the manager
+    unsure = parse("noodsituatie_acuut", "mijn baas bedreigt me steeds", 0.5,
+                   [("noodsituatie_acuut", 0.5), ("geweld_agressie", 0.3)])
+    no = play(VO, unsure, ("ontkennen", "/ontkennen"))[1]
+    assert no.topic == "geweld_agressie" and "leidinggevende" not in no.actors
+    # the manager stays the problem after a switch of topic; one's own situation does not carry over
+    switched = play(VO, ("pesten", "mijn chef pest mij"), ("fraude_corruptie", "hij sjoemelt ook met onkosten"))[1]
+    assert "leidinggevende" not in switched.actors
+    own_then_other = play(VO, ("vertrouwelijkheid", "ik ben mijn laptop kwijt"),
+                          ("pesten", "en een collega pest me"))[1]
+    assert "own_situation" not in own_then_other.state.facts
+    # the next step's card matches its text, also when a fact has its own actors
+    step = play(VO, ("fraude_corruptie", "mijn chef steelt materiaal"), ("vraag_volgende_stap", "en dan?"))[1]
+    assert step.actors[0] == "vlaamse_ombudsdienst"
+    # reprisals after a bullying complaint go to the well-being route, not the whistleblower channel
+    for profile in (VO, FP):
+        reprisal = play(profile, ("pesten", "ik word gepest"), ("represailles", "sinds mijn klacht word ik gestraft"))
+        assert reprisal[1].actors[0] == "preventieadviseur_psychosociaal"
+    # one's own situation: "is it anonymous?" is not answered with the anonymous report
+    own = play(VO, ("vertrouwelijkheid", "ik ben mijn usb-stick kwijt"), ("vraag_anoniem", "is dat anoniem?"))[1]
+    assert own.reply.startswith("Nee") and "/melding_starten" not in buttons(own)
+    # the external psychosocial stage is no more anonymous than the formal one
+    late = play(VO, ("pesten", "ik word gepest"), ("kies_formeel", "/kies_formeel"),
+                ("vraag_volgende_stap", "en als dat niet helpt?"), ("vraag_anoniem", "is dat anoniem?"))[-1]
+    assert "niet anoniem" in late.reply
+    # the report form's first line names who receives chat reports
+    assert play(VO, ("melding_starten", "/melding_starten"))[0].actors == VO.report_recipients
