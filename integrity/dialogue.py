@@ -28,7 +28,8 @@ FAMILY = {"psychosocial": "psychosocial", "violation": "violation", "reporting":
 # Follow-ups that point to a (possibly) different person: show that person's card, not a pointer.
 NEW_PERSON = ("vraag_volgende_stap", "vraag_chef_betrokken", "represailles", "vraag_intern_eerst",
               "vraag_bereikbaarheid", "eigen_situatie")
-REPORT_FOLLOWUPS = ("ik_getuige",)  # after these, a violation topic offers the report form again
+REPORT_FOLLOWUPS = ("ik_getuige",)
+TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting")  # after these, a violation topic offers the report form again
 
 
 def current_topic(state: DialogueState, content: Content) -> str | None:
@@ -157,7 +158,11 @@ def followup_decision(route: Route, confidence: float, texts: Texts, state: Dial
     state = state.asking(None).knowing(facts_in(text, intent=route.name))
     current = content.routes.get(state.route or "")
     if current is None or current.name not in texts.profile.routing:
-        return _standalone(route, confidence, texts, state, named)
+        own_topic = content.routes.get(route.topic)  # "ben ik beschermd?" first: the topic melden starts here
+        if route.name == "toelichting" or own_topic is None or own_topic.kind not in TOPIC_KINDS:
+            return _standalone(route, confidence, texts, state, named)
+        state = state.with_topic(own_topic.name, frozenset(), kept=state.facts)
+        current = own_topic
     kind = effective_kind(current, state.facts, texts)
     ladder = content.stages.get(kind, ())
     if route.name == "vraag_volgende_stap" and ladder:

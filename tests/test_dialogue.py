@@ -304,3 +304,10 @@ def test_review_findings_stay_fixed() -> None:
     assert "niet anoniem" in late.reply
     # the report form's first line names who receives chat reports
     assert play(VO, ("melding_starten", "/melding_starten"))[0].actors == VO.report_recipients
+
+
+def test_a_follow_up_as_first_message_starts_its_topic() -> None:
+    reprisal, protected = play(VO, ("represailles", "na mijn melding kreeg ik een slechte evaluatie"),
+                               ("vraag_bescherming", "hoelang ben ik eigenlijk beschermd"))
+    assert reprisal.state.route == "melden" and reprisal.actors[0] == "vlaamse_ombudsdienst"
+    assert protected.topic == "melden" and "leidinggevende" not in protected.actors
