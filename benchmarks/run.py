@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import markdown
+from benchmarks import action_validation, markdown
 from benchmarks.chat_load import bench_chat_load
 from benchmarks.measure import cold_cache, machine, run_measured
 from benchmarks.nlu_compare import RASA_PIPELINES, bench_nlu
@@ -100,10 +100,11 @@ def main() -> None:
         step("NLU comparison")
         nlu_results, sizes = (None, {}) if args.skip_nlu else bench_nlu(work, args.pipelines)
         step("chat load")
-        chat = None
+        chat, validation = None, None
         if not args.skip_chat:
             with running_stack(work / "logs") as stack:
                 chat = bench_chat_load(stack.webhook, args.users)
+            validation = action_validation.bench_action_validation()
     step("reports")
     reports = None if args.skip_reports else bench_reports(REPORTS, REPORT_THREADS)
     step("case list")
@@ -124,6 +125,7 @@ def main() -> None:
         *markdown.training(train),
         *markdown.nlu(nlu_results, sizes),
         *markdown.chat(chat),
+        *action_validation.table(validation),
         *markdown.reports(reports, REPORTS, REPORT_THREADS),
         *markdown.case_list(case_list, case_note),
     ]
