@@ -28,8 +28,8 @@ FAMILY = {"psychosocial": "psychosocial", "violation": "violation", "reporting":
 # Follow-ups that point to a (possibly) different person: show that person's card, not a pointer.
 NEW_PERSON = ("vraag_volgende_stap", "vraag_chef_betrokken", "represailles", "vraag_intern_eerst",
               "vraag_bereikbaarheid", "eigen_situatie")
-REPORT_FOLLOWUPS = ("ik_getuige",)
-TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting")  # after these, a violation topic offers the report form again
+REPORT_FOLLOWUPS = ("ik_getuige",)  # after these, a violation topic offers the report form again
+TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting")
 
 
 def current_topic(state: DialogueState, content: Content) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-PENDING_QUESTIONS = ("procedure", "danger")
+PENDING_QUESTIONS = ("procedure", "danger", "after_emergency")
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class DialogueState:
     stage: int = 0  # index in the escalation ladder of the route's kind (content/topics.yml `stages`)
     facts: frozenset[str] = frozenset()  # situation facts (content/situations.yml) that hold for this topic
     shown: tuple[str, ...] = ()  # ids of the blocks already shown in this conversation
-    pending: str | None = None  # an open question: "procedure" (informal or formal?) or "danger" (in danger now?)
+    pending: str | None = None  # "procedure" (informal or formal?), "danger" (in danger now?), "after_emergency"
     pending_route: str | None = None  # the route the open question is about
     alternative: str | None = None  # "danger": the route to answer when the person is not in danger
 

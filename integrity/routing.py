@@ -34,6 +34,7 @@ FALLBACK_INTENT = "nlu_fallback"
 NO_ACTOR_KINDS = ("smalltalk", "out_of_scope")
 OPTION_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")  # offered as "did you mean"
 TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting")
+AFTER_SHOCK = "psychosociaal_welzijn"  # the route after an emergency has passed, unless the message says more
 FALLBACK_CHOICES = 2
 PLAUSIBLE = 0.12  # a topic below this confidence is not offered as "did you mean"
 SURE_EMERGENCY = 0.7  # an emergency intent less confident than this asks "are you in danger now?" first
@@ -114,7 +115,17 @@ def topic_decision(route: Route, confidence: float, texts: Texts, state: Dialogu
 def emergency_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:
     messages = (BotMessage(texts.answer(route.name)), BotMessage(texts.message("emergency_more")))
     return Decision(route.name, route.topic, texts.profile.routing[route.name], confidence, messages,
-                    emergency=True, state=state.asking(None))
+                    emergency=True, state=state.asking("after_emergency", route.name))
+
+
+def after_emergency(parse: dict[str, Any], texts: Texts, state: DialogueState,
+                    ranked: list[tuple[Route, float]]) -> Decision:
+    """"It's over, he's safe now; who can I talk to?" right after the numbers: the normal answer for what was
+    said (the likeliest topic, else the well-being route after a shock), not the numbers again."""
+    text = parse.get("text") or ""
+    topic = next((r for r, conf in ranked if r.kind in TOPIC_KINDS and conf >= PLAUSIBLE), None)
+    return topic_decision(topic or texts.content.routes[AFTER_SHOCK], ranked[0][1] if ranked else 0.0, texts,
+                          state.asking(None), text)
 
 
 def danger_question(route: Route, confidence: float, texts: Texts, state: DialogueState,
@@ -281,6 +292,8 @@ def _decide(parse: dict[str, Any], profile: Profile, content: Content | None, *,
     route = texts.content.route_for_intent(intent)
     ranked = _ranked_routes(parse, texts.content)
     safety = texts.content.safety_route(normalise(text))
+    if state.pending == "after_emergency" and safety is None and "danger_over" in facts_in(text):
+        return after_emergency(parse, texts, state, ranked)
     if safety is not None and (route is None or route.kind != "emergency" or not sure_emergency(confidence, ranked)):
         safety_confidence = next((conf for r, conf in ranked if r == safety), 0.0)
         return emergency_decision(safety, safety_confidence, texts, state)

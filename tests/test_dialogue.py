@@ -311,3 +311,13 @@ def test_a_follow_up_as_first_message_starts_its_topic() -> None:
                                ("vraag_bescherming", "hoelang ben ik eigenlijk beschermd"))
     assert reprisal.state.route == "melden" and reprisal.actors[0] == "vlaamse_ombudsdienst"
     assert protected.topic == "melden" and "leidinggevende" not in protected.actors
+
+
+def test_when_the_danger_has_passed_the_next_answer_is_the_normal_one() -> None:
+    emergency, after = play(VO, ("noodsituatie_acuut", "help er staat een man met een mes aan het loket"),
+                            parse("noodsituatie_acuut", "ok het is voorbij, de politie heeft hem meegenomen. "
+                                  "bij wie kan ik terecht", 0.8, [("noodsituatie_acuut", 0.8)]))
+    assert emergency.emergency and not after.emergency
+    assert after.topic == "psychosociaal_welzijn" and after.actors[0] == "vertrouwenspersoon"
+    still = play(VO, ("noodsituatie_acuut", "help"), ("noodsituatie_acuut", "hij staat hier nog met een mes, help"))
+    assert still[1].emergency
