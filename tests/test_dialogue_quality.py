@@ -47,7 +47,5 @@ def test_no_false_alarms_and_every_emergency_found() -> None:
     figures = json.loads(result.stdout)
     assert figures["not_emergencies"] >= 150
     assert figures["false_emergencies"] == [], figures["false_emergencies"]
-    # The two held-out sentences without a clear sign ("voor altijd weg zijn van alles") get the question
-    # "are you in danger now?" or the clarifying reply instead of the numbers (docs/dialogue.md).
-    assert figures["emergency_recall"] >= 0.95, figures["emergency_missed"]
+    assert figures["emergency_recall"] == 1.0, figures["emergency_missed"]
     assert figures["followup_answered_in_topic"] >= 0.85, figures["followup_misses"]
