@@ -303,3 +303,21 @@ async def test_a_code_check_that_fails_leaves_no_unchecked_code_in_its_slot(monk
     assert events == [{"event": "slot", "timestamp": None, "name": "followup_code", "value": None}]
     assert [m["text"] for m in dispatcher.messages] == [safety.apology()]
     assert "OperationalError" in caplog.text and SECRET_CODE not in caplog.text
+
+
+@pytest.mark.parametrize(("answer", "number"), [("hij zei dat hij zich iets gaat aandoen", "1813"),
+                                                ("help, hij slaat nu mijn collega aan de balie", "112")])
+def test_an_answer_in_the_form_that_reads_like_an_emergency_gets_the_numbers(answer: str, number: str) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateReportForm().check("report_what", answer, dispatcher,
+                                        tracker({"report_category": "fraude_corruptie"}))
+    assert result == {"report_what": answer}  # the answer is kept: the form goes on
+    first = dispatcher.messages[0]
+    assert number in first["text"].splitlines()[0] and first["decision"]["emergency"] is True
+
+
+def test_an_ordinary_form_answer_gets_no_emergency_numbers() -> None:
+    dispatcher = CollectingDispatcher()
+    ValidateReportForm().check("report_what", "hij vervalst al maanden facturen", dispatcher,
+                               tracker({"report_category": "fraude_corruptie"}))
+    assert dispatcher.messages == []
