@@ -25,6 +25,7 @@ import httpx
 
 from devtools.stack import Stack, StackError, prepare_reports, running_stack
 from integrity.errors import DataFileError
+from integrity.jsonlines import json_lines
 from integrity.profiles import DEFAULT_PROFILE, available_profiles
 
 logger = logging.getLogger("bin/converse")
@@ -34,13 +35,9 @@ TIMEOUT = 120.0
 def read_conversations(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
     """Yield (conversation, error) per non-blank line; a bad line gets an error and no conversation."""
     profiles = set(available_profiles())
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield None, f"line {number}: not valid JSON ({exc.msg})"
+    for number, item, error in json_lines(lines):
+        if error:
+            yield None, error
             continue
         if not isinstance(item, dict) or not isinstance(item.get("turns"), list) or \
                 not all(isinstance(t, str) for t in item["turns"]):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from integrity.errors import DataFileError
+from integrity.jsonlines import json_lines
 from integrity.profiles import DEFAULT_PROFILE, Profile, available_profiles, get_profile
 from integrity.routing import decide
 
@@ -35,18 +36,13 @@ def answer_line(question: dict[str, Any], parse: dict[str, Any], profile: Profil
 
 def read_questions(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, question, error) for every non-blank line."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            question = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, None, f"line {number}: not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(question, dict) or not isinstance(question.get("text"), str):
+    for number, question, error in json_lines(lines):
+        if error:
+            yield number, None, error
+        elif not isinstance(question, dict) or not isinstance(question.get("text"), str):
             yield number, None, f"line {number}: expected an object with a string field 'text'"
-            continue
-        yield number, question, None
+        else:
+            yield number, question, None
 
 
 async def answer_all(lines: Iterable[str], parse: Parser, profile: Profile, out: IO[str]) -> int:

@@ -37,10 +37,6 @@ def current_topic(state: DialogueState, content: Content) -> str | None:
     return route.topic if route else None
 
 
-def facts_for_topic(route: Route, text: str, state: DialogueState) -> frozenset[str]:
-    return facts_in(text, kind=route.kind)
-
-
 def stays_in_topic(route: Route, state: DialogueState, content: Content) -> bool:
     """The general well-being intent inside a more specific psychosocial topic ("ik wil niet meer op die dienst
     werken" while talking about bullying) adds to that topic; it does not switch away from it."""

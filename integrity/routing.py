@@ -83,7 +83,7 @@ def _ranked_routes(parse: dict[str, Any], content: Content) -> list[tuple[Route,
 def topic_decision(route: Route, confidence: float, texts: Texts, state: DialogueState, text: str = "",
                    prefix: str = "") -> Decision:
     """A topic answer, one actor card, and the question or offer that fits the kind of topic and the situation."""
-    facts = dialogue.facts_for_topic(route, text, state)
+    facts = facts_in(text, kind=route.kind)
     state = state.with_topic(route.name, facts, kept=dialogue.kept_facts(route, state, texts.content))
     kind = dialogue.effective_kind(route, state.facts, texts)
     state = dialogue.skip_steps_taken(kind, facts, state)
@@ -269,17 +269,18 @@ def decide(parse: dict[str, Any], profile: Profile, content: Content | None = No
     older, narrower way to pass the same and fill in a missing state. `channel` ("telegram", "web", ...) decides
     texts that apply to one channel only.
     """
-    decision = _decide(parse, profile, content, state=state, pending_route=pending_route, last_route=last_route)
+    texts = Texts(profile, content or default_content())
+    decision = _decide(parse, texts, state=state, pending_route=pending_route, last_route=last_route)
     if channel == "telegram" and (decision.route in TELEGRAM_NOTE_AFTER or
                                   (parse.get("intent") or {}).get("name") in TELEGRAM_NOTE_AFTER):
-        note = BotMessage(Texts(profile, content or default_content()).message("telegram_note"))
+        note = BotMessage(texts.message("telegram_note"))
         decision = replace(decision, messages=(*decision.messages, note))
     return decision
 
 
-def _decide(parse: dict[str, Any], profile: Profile, content: Content | None, *, state: DialogueState | None,
+def _decide(parse: dict[str, Any], texts: Texts, *, state: DialogueState | None,
             pending_route: str | None, last_route: str | None) -> Decision:
-    texts = Texts(profile, content or default_content())
+    profile = texts.profile
     state = state or DialogueState()
     if pending_route and not state.pending:
         state = state.asking("procedure", pending_route)
