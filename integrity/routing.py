@@ -7,11 +7,11 @@ out with the decision; `bin/ask` passes a fresh state for every message.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
 from integrity import dialogue
+from integrity.actor_mentions import profile_matcher
 from integrity.content import Content, Route, default_content
 from integrity.dialogue_state import DialogueState
 from integrity.profiles import Profile
@@ -49,18 +49,8 @@ def answer_text(route: str, profile: Profile, content: Content | None = None) ->
 
 
 def mentioned_actor(parse: dict[str, Any], profile: Profile) -> str | None:
-    """The actor the user named: the NLU's entity, else the longest alias from the profile found in the text."""
-    for entity in parse.get("entities") or []:
-        if entity.get("entity") == "actor" and entity.get("value") in profile.actors:
-            return str(entity["value"])
-    text = f" {re.sub(r'[^a-z0-9&/]+', ' ', normalise(parse.get('text') or ''))} "
-    best: tuple[int, str] | None = None
-    for actor in profile.actors.values():
-        for alias in (*actor.aliases, normalise(actor.id.replace("_", " "))):
-            needle = f" {re.sub(r'[^a-z0-9&/]+', ' ', normalise(alias)).strip()} "
-            if needle.strip() and needle in text and (best is None or len(needle) > best[0]):
-                best = (len(needle), actor.id)
-    return best[1] if best else None
+    """The actor the user named, found with the profile's names and aliases (integrity/actor_mentions.py)."""
+    return profile_matcher(profile).best(parse.get("text") or "")
 
 
 def sure_emergency(confidence: float, ranked: list[tuple[Route, float]]) -> bool:

@@ -121,9 +121,9 @@ def test_out_of_scope_and_smalltalk_have_no_actor_and_greeting_has_privacy_notic
     assert "naam" in greeting.reply.splitlines()[1]
 
 
-def test_actor_info_uses_the_entity_or_an_alias_from_the_profile() -> None:
-    by_entity = decide(parse("actor_info", entities=[{"entity": "actor", "value": "audit_vlaanderen"}]), VO)
-    assert by_entity.actors == ("audit_vlaanderen",)
+def test_actor_info_uses_an_alias_from_the_profile() -> None:
+    by_alias = decide(parse("actor_info", text="wat doet de interne audit precies"), VO)
+    assert by_alias.actors == ("audit_vlaanderen",)
     assert mentioned_actor({"text": "Hoe bereik ik de Vlaamse Ombudsdienst?"}, VO) == "vlaamse_ombudsdienst"
     assert mentioned_actor({"text": "wie is de spoc integriteit van mijn directie"}, FP) == "spoc_integriteit"
     unknown = decide(parse("actor_info", text="wie kan mij helpen"), VO)
