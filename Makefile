@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 RASA_DATA := nlu stories
-TRAINING_INPUTS := config.yml domain.yml rasa_plugins/tfidf_intent_classifier.py $(wildcard nlu/*.yml stories/*.yml)
+TRAINING_INPUTS := config.yml domain.yml rasa_plugins/tfidf_intent_classifier.py rasa_plugins/semantic_features.py $(wildcard nlu/*.yml stories/*.yml)
 
 .PHONY: run test test-deps shell model envs bench nlu-eval clean
 

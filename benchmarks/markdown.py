@@ -19,7 +19,7 @@ def training(result: tuple[float, float] | None) -> list[str]:
     lines = ["## Training (`rasa train --force`, full data, config.yml)", ""]
     if result is None:
         return lines + not_measured("--skip-train")
-    return [*lines, f"- wall time: {result[0]:.0f} s (budget: 180 s)", f"- peak memory: {result[1]:.0f} MB", ""]
+    return [*lines, f"- wall time: {result[0]:.0f} s (budget: 45 s)", f"- peak memory: {result[1]:.0f} MB", ""]
 
 
 def _scores_row(name: str, s: Scores) -> str:

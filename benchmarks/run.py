@@ -3,7 +3,10 @@
 - `rasa train` of the full data (forced): wall time and peak memory;
 - NLU comparison: config.yml, diet-light, diet-transformer and a TF-IDF + logistic-regression baseline on the
   same held-out sets (benchmarks.nlu_compare);
-- chat turn latency and throughput through the REST channel + action server at 1, 20 and 100 concurrent users;
+- the chat turn against Rasa's own floor (a minimal assistant served by the same Rasa, turns interleaved) and the
+  memory of both Rasa servers (benchmarks.rasa_floor);
+- chat turn latency and throughput through the REST channel + action server at 1, 20 and 100 concurrent users,
+  and under 200+ simulated users with think time (benchmarks.think_time_load);
 - report submission with SQLite and PostgreSQL;
 - the back-office case list at 10,000 reports, when benchmarks/caselist.py exists.
 
@@ -26,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import action_validation, markdown
+from benchmarks import action_validation, markdown, rasa_floor, think_time_load
 from benchmarks.chat_load import bench_chat_load
 from benchmarks.measure import cold_cache, machine, run_measured
 from benchmarks.nlu_compare import RASA_PIPELINES, bench_nlu
@@ -87,6 +90,9 @@ def main() -> None:
     parser.add_argument("--pipelines", nargs="*", choices=list(RASA_PIPELINES),
                         help="Rasa pipelines to compare (none: the baseline only)")
     parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 100], help="concurrency levels")
+    parser.add_argument("--load-users", type=int, nargs="+", default=[200, 400, 600, 800],
+                        help="simulated users with think time (benchmarks.think_time_load)")
+    parser.add_argument("--load-seconds", type=float, default=45.0)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args()
     if not MODEL.is_file():
@@ -100,10 +106,14 @@ def main() -> None:
         step("NLU comparison")
         nlu_results, sizes = (None, {}) if args.skip_nlu else bench_nlu(work, args.pipelines)
         step("chat load")
-        chat, validation = None, None
+        chat, validation, floor, load = None, None, None, None
         if not args.skip_chat:
             with running_stack(work / "logs") as stack:
                 chat = bench_chat_load(stack.webhook, args.users)
+                step("think-time load")
+                load = think_time_load.bench_think_time(stack.webhook, args.load_users, args.load_seconds)
+            step("Rasa floor")
+            floor = rasa_floor.bench_floor()
             validation = action_validation.bench_action_validation()
     step("reports")
     reports = None if args.skip_reports else bench_reports(REPORTS, REPORT_THREADS)
@@ -124,7 +134,9 @@ def main() -> None:
         "",
         *markdown.training(train),
         *markdown.nlu(nlu_results, sizes),
+        *rasa_floor.table(floor),
         *markdown.chat(chat),
+        *think_time_load.table(load, args.load_seconds),
         *action_validation.table(validation),
         *markdown.reports(reports, REPORTS, REPORT_THREADS),
         *markdown.case_list(case_list, case_note),

