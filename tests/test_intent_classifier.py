@@ -23,7 +23,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 import rasa_plugins.semantic_features as semantic
-from rasa_plugins.tfidf_intent_classifier import TfidfIntentClassifier
+from rasa_plugins.tfidf_intent_classifier import FastProbabilities, TfidfIntentClassifier
+import numpy as np
 
 embedded = []
 class Counting:
@@ -58,6 +59,9 @@ for mode, expected in (("off", []), ("combined", texts), ("cascade", texts[1:]))
     assert embedded == expected, (mode, embedded)
     assert messages[0].get("intent")["name"] == "geschenk", (mode, messages[0].get("intent"))
     assert len(messages[1].get("intent_ranking")) == 3
+model = trained("off").model
+probe = texts + ["wat doe ik met een geschenk van mijn chef", "", "xyz"]
+assert np.allclose(FastProbabilities(model)(probe), model.predict_proba(probe), atol=1e-9)
 try:
     TfidfIntentClassifier({"embeddings": "always"}, None, None)
 except ValueError as error:
