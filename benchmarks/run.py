@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--pipelines", nargs="*", choices=list(RASA_PIPELINES),
                         help="Rasa pipelines to compare (none: the baseline only)")
     parser.add_argument("--users", type=int, nargs="+", default=[1, 20, 100], help="concurrency levels")
-    parser.add_argument("--load-users", type=int, nargs="+", default=[200, 400, 600, 800],
+    parser.add_argument("--load-users", type=int, nargs="+", default=[50, 100, 150, 200, 300],
                         help="simulated users with think time (benchmarks.think_time_load)")
     parser.add_argument("--load-seconds", type=float, default=45.0)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")

@@ -1,6 +1,6 @@
 """Realistic load on one Rasa instance: many simulated users who think between messages.
 
-    .venv/bin/python -m benchmarks.think_time_load [--users 200 400 800] [--seconds 45]
+    .venv/bin/python -m benchmarks.think_time_load [--users 50 100 150 200 300] [--seconds 45]
 
 Each simulated user holds the conversations of benchmarks.chat_load one after the other, with an exponentially
 distributed pause (mean `THINK_S`) before every message, and starts at a random moment in the first pause, so
@@ -111,7 +111,7 @@ def table(results: list[LevelResult] | None, seconds: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, nargs="+", default=[200, 400, 600, 800])
+    parser.add_argument("--users", type=int, nargs="+", default=[50, 100, 150, 200, 300])
     parser.add_argument("--seconds", type=float, default=45.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:

@@ -79,8 +79,8 @@ class ActorMatcher:
         self._by_deletion: dict[str, set[str]] = {}
         for word in self._vocabulary:
             if len(word) >= FUZZY_MIN:
-                for variant in _deletions(word) | {word}:
-                    self._by_deletion.setdefault(variant, set()).add(word)
+                for deleted in _deletions(word) | {word}:
+                    self._by_deletion.setdefault(deleted, set()).add(word)
 
     def _add(self, key: tuple[str, ...], actor: str, alias: str) -> None:
         if not key:
