@@ -2,7 +2,9 @@
 *schema* against the JSON Schema meta-schema and builds a new validator, on every call: about two thirds of a
 chat turn on this machine (py-spy, issue 12). This builds the validator once per schema and validates with it:
 the same schema (`RemoteAction.action_response_format_spec()`), the same checks (`best_match` over the same
-errors, what `jsonschema.validate` raises) and the same message Rasa adds.
+errors, what `jsonschema.validate` raises) and the same message Rasa adds. A response is first checked by the
+same schema compiled with fastjsonschema (pinned in requirements/rasa.lock); what it accepts is accepted, what
+it refuses goes through jsonschema, which decides and raises Rasa's own error.
 
 It replaces the method on the class at import time; no Rasa file is changed, so a fresh
 `pip install -r requirements/rasa.lock` keeps working. `rasa_plugins/__init__.py` installs it whenever the Rasa
@@ -31,12 +33,31 @@ def _validator(schema_json: str) -> Any:
     return cls(schema)
 
 
+@lru_cache(maxsize=8)
+def _fast_check(schema_json: str) -> Any:
+    """The schema compiled to Python by fastjsonschema (about 4x faster on a valid response), or None without it."""
+    try:
+        import fastjsonschema
+    except ImportError:
+        return None
+    return fastjsonschema.compile(json.loads(schema_json), use_default=False, use_formats=False)
+
+
 def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
-    spec = self.action_response_format_spec()
-    error = best_match(_validator(json.dumps(spec, sort_keys=True)).iter_errors(result))
+    schema_json = json.dumps(self.action_response_format_spec(), sort_keys=True)
+    fast = _fast_check(schema_json)
+    if fast is not None:
+        import fastjsonschema
+
+        try:
+            fast(result)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema decides, and gives Rasa's own error
+    error = best_match(_validator(schema_json).iter_errors(result))
     if error is not None:
         error.message += (
             f". Failed to validate Action server response from API, "

@@ -27,6 +27,7 @@ action = RemoteAction("action_route", EndpointConfig("http://127.0.0.1:1"))
 good = {"events": [{"event": "slot", "name": "dialogue", "value": {"route": "pesten"}}],
         "responses": [{"text": "hoi", "buttons": [], "decision": {"topic": "pesten"}}]}
 assert action._validate_action_result(good) and original(action, good)
+assert fast._fast_check(__import__("json").dumps(action.action_response_format_spec(), sort_keys=True)) is not None
 malformed = [{"responses": "geen lijst"}, {"events": [{"event": "slot"}]}, {"events": "x"}, {"responses": [1]},
              {"events": [{"event": "bestaat_niet"}]}]
 for payload in malformed:
