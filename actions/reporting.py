@@ -26,7 +26,7 @@ from integrity import report_flow
 from integrity.content import default_content
 from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import crypto, db, receipts, service
+from integrity.reports import crypto, db, errors, receipts, reporter, schemas, submission, validation
 from integrity.routing import answer_text, normalise
 from integrity.staff import analytics
 from rasa_plugins.redaction import REDACT_SLOT
@@ -44,14 +44,11 @@ def sessions() -> sessionmaker[Session]:
 
 
 async def in_thread(work: Callable[[Session], T]) -> T:
-    """Run database work (with its Argon2 hashing, about 0.4 s of CPU) off the event loop, so that one report
-    or receipt-code check does not hold up every other conversation on this action server."""
+    """Run one use case's database work in its own transaction (`db.run`: committed before the answer, a SQLite
+    lock retried) off the event loop: with its Argon2 hashing (about 0.4 s of CPU), one report or receipt-code
+    check would otherwise hold up every other conversation on this action server."""
 
-    def run() -> T:
-        with sessions()() as session:
-            return work(session)
-
-    return await asyncio.to_thread(run)
+    return await asyncio.to_thread(db.run, sessions(), work)
 
 
 def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
@@ -76,7 +73,7 @@ def forget_until_now() -> list[EventType]:
 
 def channel_of(tracker: Tracker) -> str:
     channel = (tracker.latest_message.get("metadata") or {}).get("channel")
-    return channel if channel in service.CHANNELS else "terminal"
+    return channel if channel in validation.CHANNELS else "terminal"
 
 
 def submission_id(tracker: Tracker) -> str | None:
@@ -228,7 +225,7 @@ class ActionReportFinish(Action):
             dispatcher.utter_message(text=texts["cancelled"])
             return [*reset(REPORT_SLOTS), *forget_until_now()]
         slots = tracker.current_slot_values()
-        draft = service.ReportDraft(
+        draft = schemas.ReportDraft(
             category=slots["report_category"], what_happened=slots["report_what"],
             profile_id=current_profile(tracker).id, channel=channel_of(tracker),
             when=slots.get("report_when") or "", where=slots.get("report_where") or "",
@@ -243,13 +240,13 @@ class ActionReportFinish(Action):
             return [*reset(REPORT_SLOTS), *forget_until_now()]
         try:
             sid = submission_id(tracker)
-            submitted = await in_thread(lambda session: service.submit_report(session, draft, public_key,
+            submitted = await in_thread(lambda session: submission.submit_report(session, draft, public_key,
                                                                                submission_id=sid))
-        except service.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
+        except errors.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
             logger.warning("%s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
             return [*reset(REPORT_SLOTS), *forget_until_now()]
-        except service.ReportValidationError as exc:
+        except errors.ReportValidationError as exc:
             logger.warning("Report rejected: %s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
             return keep_answers_and_retry(tracker)
@@ -304,7 +301,7 @@ class ActionAskFollowupAddition(Action):
         return []
 
 
-def render_view(view: service.ReporterView) -> list[str]:
+def render_view(view: schemas.ReporterView) -> list[str]:
     texts = report_texts()["followup"]
     statuses = report_texts()["statuses"]
     lines = [texts["status"].format(reference=view.reference, status=statuses[view.status.value],
@@ -344,12 +341,12 @@ class ValidateFollowupForm(FormValidationAction):
             dispatcher.utter_message(text=texts["errors"]["command"])
             return {"followup_code": None}
         try:
-            view = await in_thread(lambda session: service.follow_up(session, str(value),
+            view = await in_thread(lambda session: reporter.follow_up(session, str(value),
                                                                      throttle_key=tracker.sender_id))
-        except service.FollowUpThrottled:
+        except errors.FollowUpThrottled:
             dispatcher.utter_message(text=texts["followup"]["throttled"])
             return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
-        except service.UnknownReceipt:
+        except errors.UnknownReceipt:
             dispatcher.utter_message(text=texts["followup"]["unknown"])
             return {"followup_code": None}
         for line in render_view(view):
@@ -377,18 +374,18 @@ class ValidateFollowupForm(FormValidationAction):
         try:
             # No throttle key: this code was accepted already, an error now is no guess and must not block the
             # reporter (a wrong code is only ever typed at the code question).
-            await in_thread(lambda session: service.add_reporter_message(session, code, text, throttle_key=None))
-        except service.ReportClosed:
+            await in_thread(lambda session: reporter.add_reporter_message(session, code, text, throttle_key=None))
+        except errors.ReportClosed:
             dispatcher.utter_message(text=texts["followup"]["closed"])
             return dict(END_FOLLOWUP)
-        except (service.ReportValidationError, service.ReportBusy) as exc:  # too long, empty, busy: try again
+        except (errors.ReportValidationError, errors.ReportBusy) as exc:  # too long, empty, busy: try again
             dispatcher.utter_message(text=exc.user_message)
             return {"followup_addition": None}
-        except service.UnknownReceipt:  # the report is gone (purged) or the code cannot open it any more
+        except errors.UnknownReceipt:  # the report is gone (purged) or the code cannot open it any more
             logger.warning("Follow-up addition refused: the accepted receipt code no longer opens a report")
             dispatcher.utter_message(text=texts["followup"]["code_lost"])
             return {"followup_code": None, "followup_addition": None}
-        except service.ReportError as exc:
+        except errors.ReportError as exc:
             logger.warning("Follow-up addition refused: %s", type(exc).__name__)
             dispatcher.utter_message(text=exc.user_message)
             return dict(END_FOLLOWUP)

@@ -36,7 +36,7 @@ from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
 from bot.ratelimit import RateLimiter
-from integrity.reports import crypto, db, retention, service
+from integrity.reports import crypto, db, errors, retention
 
 HERE = Path(__file__).parent
 log = logging.getLogger("backoffice")
@@ -64,7 +64,7 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
                                    "opnieuw."),
 }
 # Exceptions whose message is written for operators and never contains user input.
-SAFE_MESSAGE_TYPES = (crypto.KeyFileError, crypto.DecryptionError, service.ReportBusy, service.ReportNotFound)
+SAFE_MESSAGE_TYPES = (crypto.KeyFileError, crypto.DecryptionError, errors.ReportBusy, errors.ReportNotFound)
 
 ROLE_LABELS = {"admin": "beheerder", "coordinator": "coördinator", "handler": "behandelaar"}
 

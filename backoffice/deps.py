@@ -32,7 +32,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.settings import Settings
-from integrity.reports import db
 
 CLOCK_SKEW = 60  # seconds a token may come from the future (several workers, clock adjustments)
 MAX_FORM_FIELDS = 10
@@ -68,9 +67,12 @@ def get_templates(request: Request) -> Jinja2Templates:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A short session per request (SQLite takes its write lock at BEGIN). The report service commits its own work."""
+    """A short session per request (SQLite takes its write lock at BEGIN), closed without committing.
+
+    Each route commits its use case itself with `integrity.reports.db.transaction`, before it answers.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
-    with db.session_scope(factory) as session:
+    with factory() as session:
         yield session
 
 

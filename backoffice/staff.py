@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from nacl.public import PrivateKey
 
 from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, read_form
+from integrity.reports.db import transaction
 from integrity.staff import sessions
 from integrity.staff.models import Role
 from integrity.staff.sessions import LoadedSession
@@ -55,7 +56,8 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 
 def optional_staff(request: Request, db: SessionDep) -> LoadedSession | None:
-    return sessions.load(db, request.cookies.get(COOKIE))
+    with transaction(db):  # drops an expired session, or extends a live one
+        return sessions.load(db, request.cookies.get(COOKIE))
 
 
 def _refuse(request: Request) -> Exception:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions import reporting
 from actions.reporting import ActionReportFinish, ActionReportIntro, ValidateFollowupForm
 from actions.routing import ActionRoute
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db
 from integrity.reports.cli import upgrade
 from integrity.staff import analytics
 from integrity.staff.models import ConversationCount
@@ -66,7 +66,7 @@ async def route(t: Tracker) -> list[dict[str, Any]]:
 
 def counts(sessions: sessionmaker[Session]) -> dict[tuple[str, str, str], int]:
     assert analytics.recorder.flush(), "the background writer did not finish"
-    with sessions() as session:
+    with sessions.begin() as session:
         return {(r.profile_id, r.event, r.topic): r.count for r in session.scalars(select(ConversationCount))}
 
 
@@ -119,8 +119,8 @@ async def test_report_actions_count_started_submitted_and_followup(sessions: ses
     dispatcher = CollectingDispatcher()
     await ActionReportFinish().run(dispatcher, tracker("out_of_scope", "Verzenden", slots=slots), {})
     assert "ontvangstcode" in dispatcher.messages[0]["text"].lower()
-    with sessions() as session:
-        [summary] = service.list_reports(session)
+    with sessions.begin() as session:
+        [summary] = casework.list_reports(session)
     code = next(word for word in dispatcher.messages[0]["text"].split("\n") if sum(c.isdigit() for c in word) >= 16)
     digits = "".join(c for c in code if c.isdigit())[:16]
     result = await ValidateFollowupForm().validate_followup_code(digits, CollectingDispatcher(),

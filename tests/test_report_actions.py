@@ -22,7 +22,7 @@ from actions.reporting import (
     ValidateReportForm,
 )
 from devtools.stack import REPO
-from integrity.reports import service
+from integrity.reports import errors
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen KX-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -109,7 +109,7 @@ def recorded_additions(monkeypatch: pytest.MonkeyPatch, error: Exception | None 
             raise error
 
     monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "add_reporter_message", add)
+    monkeypatch.setattr(reporting.reporter, "add_reporter_message", add)
     return calls
 
 
@@ -118,6 +118,12 @@ class _NoSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
         return None
 
 
@@ -147,7 +153,7 @@ async def test_a_command_is_not_stored_as_an_addition(monkeypatch: pytest.Monkey
 
 async def test_an_accepted_code_that_no_longer_opens_the_report_is_told_not_raised(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    recorded_additions(monkeypatch, service.UnknownReceipt("Unknown or malformed receipt code"))
+    recorded_additions(monkeypatch, errors.UnknownReceipt("Unknown or malformed receipt code"))
     messages, result = await validate_addition(SECRET_TEXT, {"followup_code": SECRET_CODE})
     assert "NIET toegevoegd" in messages[0]["text"]
     assert result == {"followup_code": None, "followup_addition": None}, "asks the code again"
@@ -162,10 +168,10 @@ async def test_a_missing_code_is_not_sent_to_the_store(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(("error", "expected", "ends"), [
-    (service.ReportClosed("closed"), "afgesloten", True),
-    (service.ReportBusy("busy"), "over een minuut", False),
-    (service.ReportNotFound("gone"), "bestaat niet", True),
-    (service.WrongReporterKey("wrong key"), "niet (meer) geldig", True),
+    (errors.ReportClosed("closed"), "afgesloten", True),
+    (errors.ReportBusy("busy"), "over een minuut", False),
+    (errors.ReportNotFound("gone"), "bestaat niet", True),
+    (errors.WrongReporterKey("wrong key"), "niet (meer) geldig", True),
 ])
 async def test_other_report_errors_get_their_dutch_message(monkeypatch: pytest.MonkeyPatch, error: Exception,
                                                            expected: str, ends: bool) -> None:
@@ -221,7 +227,7 @@ async def test_a_failing_action_logs_its_name_and_error_class_but_nothing_the_us
         raise Leaky(f"could not store {text!r} for {code}")
 
     monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "add_reporter_message", explode)
+    monkeypatch.setattr(reporting.reporter, "add_reporter_message", explode)
     caplog.set_level(logging.DEBUG)
     slots = {"followup_code": SECRET_CODE, "followup_addition": SECRET_TEXT, "report_what": "ZZ-SLOT-3"}
     track = followup_tracker(SECRET_TEXT, slots, [{"event": "user", "text": SECRET_TEXT},
@@ -269,7 +275,7 @@ async def test_a_failing_report_finish_keeps_every_answer_and_goes_back_to_the_s
     def broken_draft(**fields: Any) -> Any:
         raise Leaky(fields["what_happened"])
 
-    monkeypatch.setattr(reporting.service, "ReportDraft", broken_draft)
+    monkeypatch.setattr(reporting.schemas, "ReportDraft", broken_draft)
     messages, events = await finish(ANSWERS)
     assert [m["text"] for m in messages] == [safety.apology()]
     assert any(e["event"] == "followup" and e["name"] == "report_form" for e in events)
@@ -294,7 +300,7 @@ async def test_a_code_check_that_fails_leaves_no_unchecked_code_in_its_slot(monk
         raise OperationalError("SELECT", {"code": code}, Exception("connection refused"))
 
     monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "follow_up", database_down)
+    monkeypatch.setattr(reporting.reporter, "follow_up", database_down)
     track = followup_tracker(SECRET_CODE, {"followup_code": SECRET_CODE}, [
         {"event": "user", "text": SECRET_CODE}, {"event": "slot", "name": "followup_code", "value": SECRET_CODE}],
         requested="followup_code")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devtools.stack import Stack
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db
 from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore
 
 pytestmark = pytest.mark.rasa
@@ -82,9 +82,9 @@ def test_anonymous_report_is_stored_encrypted_and_forgotten_by_the_chat(servers:
     assert code, joined(done)
 
     with factory() as session:
-        summaries = [s for s in service.list_reports(session) if s.category == "fraude_corruptie"]
+        summaries = [s for s in casework.list_reports(session) if s.category == "fraude_corruptie"]
         assert summaries and all(s.target_actor == "audit_vlaanderen" for s in summaries)
-        details = [service.read_report(session, s.id, private_key) for s in summaries]
+        details = [casework.read_report(session, s.id, private_key) for s in summaries]
     contents = [d.content for d in details]
     mine = next(c for c in contents if "ZX-STORY-81" in c["what_happened"])
     assert mine["what_happened"] == STORY and mine["anonymous"] is True and mine["contact"] is None
@@ -104,8 +104,8 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     done = joined(submit_anonymous_fraud_report(servers, sender()))
     code, reference = CODE.search(done).group(), REFERENCE.search(done).group()
     with factory() as session:
-        report_id = next(s.id for s in service.list_reports(session) if s.reference == reference)
-        service.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
+        report_id = next(s.id for s in casework.list_reports(session) if s.reference == reference)
+        casework.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
                                   private_key)
     who = sender()
     assert "ontvangstcode" in joined(servers.say(who, "ik wil mijn melding opvolgen"))
@@ -117,7 +117,7 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")
     assert "toegevoegd" in joined(added) and "nog iets toevoegen" in joined(added)
     with factory() as session:
-        messages = service.read_report(session, report_id, private_key).messages
+        messages = casework.read_report(session, report_id, private_key).messages
     assert any("QX-ADD-9" in m.text for m in messages)
     assert "terugkomen met je code" in joined(servers.say(who, "Nee, bedankt"))
     stored = tracker_dump(servers, who)
@@ -148,7 +148,7 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
     assert "in september" in joined(corrected) and "vorig jaar" not in joined(corrected)
     assert "ontvangstcode" in joined(servers.say(who, "Verzenden"))
     with factory() as session:
-        contents = [service.read_report(session, s.id, private_key).content for s in service.list_reports(session)]
+        contents = [casework.read_report(session, s.id, private_key).content for s in casework.list_reports(session)]
     mine = next(c for c in contents if "KC-77" in c["what_happened"])
     assert mine["contact"] == "melder@example.org" and mine["anonymous"] is False
     assert mine["when"] == "in september" and mine["preferred_route"] == "contactpersoon_integriteit"
@@ -157,7 +157,7 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
 def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack, backoffice) -> None:
     factory, _ = backoffice
     with factory() as session:
-        before = len(service.list_reports(session))
+        before = len(casework.list_reports(session))
     who = sender()
     offer = servers.say(who, "een collega gebruikt de tankkaart van het werk voor privéritten")
     assert "Melding maken" in buttons(offer)
@@ -174,7 +174,7 @@ def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack
     cancelled = servers.say(who, "stop")
     assert "geannuleerd" in joined(cancelled)
     with factory() as session:
-        assert len(service.list_reports(session)) == before
+        assert len(casework.list_reports(session)) == before
     assert "CB-56" not in tracker_dump(servers, who)
     after = servers.say(who, "mag ik een fles wijn van een leverancier houden")
     assert "leidinggevende" in joined(after), "the normal conversation continues after a cancel"
@@ -193,8 +193,8 @@ def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, bac
     done = joined(servers.say(who, "Verzenden"))
     reference = REFERENCE.search(done).group()
     with factory() as session:
-        report = next(s for s in service.list_reports(session) if s.reference == reference)
-        content = service.read_report(session, report.id, private_key).content
+        report = next(s for s in casework.list_reports(session) if s.reference == reference)
+        content = casework.read_report(session, report.id, private_key).content
     assert "RS-31" in content["what_happened"] and content["where"] == "dienst infrastructuur"
 
 

@@ -11,7 +11,7 @@ import os
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import service
+from integrity.reports import casework, db
 
 logger = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 365
@@ -31,8 +31,8 @@ def retention_days() -> int:
 
 
 def purge_once(sessions: sessionmaker[Session], days: int) -> int:
-    with sessions() as session:
-        deleted = service.purge_closed(session, days)
+    with db.session_scope(sessions) as session:
+        deleted = casework.purge_closed(session, days)
     logger.info("Retention: deleted %d closed report(s) older than %d days", deleted, days)
     return deleted
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions import reporting
 from actions.reporting import ActionReportFinish, ActionReportIntro, submission_id
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, errors, reporter
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
 
@@ -91,9 +91,9 @@ async def test_a_reply_lost_after_storing_and_a_resend_make_one_report(store: se
     shown = await finish(tracker(events))
     assert count(store) == 1
     with store() as session:
-        assert service.follow_up(session, code_in(shown), "t").report["what_happened"] == "valse facturen RT-1"
-        with pytest.raises(service.UnknownReceipt):
-            service.follow_up(session, code_in(lost), "t")
+        assert reporter.follow_up(session, code_in(shown), "t").report["what_happened"] == "valse facturen RT-1"
+        with pytest.raises(errors.UnknownReceipt):
+            reporter.follow_up(session, code_in(lost), "t")
     await finish(tracker(started(message_id="a-new-report")))
     assert count(store) == 2, "a new report is not taken for a retry"
 
@@ -122,7 +122,7 @@ async def test_a_commit_whose_answer_was_lost_is_not_stored_twice(store: session
     shown = await finish(tracker(started()))
     assert count(real) == 1
     with real() as session:
-        assert service.follow_up(session, code_in(shown), "t").reference
+        assert reporter.follow_up(session, code_in(shown), "t").reference
 
 
 async def test_the_intro_resumes_a_report_whose_sending_never_finished(store: sessionmaker[Session]) -> None:

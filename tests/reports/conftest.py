@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devtools.postgres import PostgresServer, PostgresUnavailable, temporary_postgres
 from integrity.reports import crypto, db
 from integrity.reports.cli import upgrade
-from integrity.reports.service import ReportDraft
+from integrity.reports.schemas import ReportDraft
 
 PASSPHRASE = "correct horse battery staple"
 BACKENDS = ("sqlite", "postgresql")

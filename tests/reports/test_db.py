@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 
 from integrity.reports import db
 from integrity.reports.cli import upgrade
+from integrity.reports.deadlines import utcnow
 from integrity.reports.models import FollowUpAttempt
-from integrity.reports.service import utcnow
 
 
 def test_urls_are_normalised_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
