@@ -27,8 +27,9 @@ from integrity.content import default_content
 from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
 from integrity.reports import crypto, db, errors, receipts, reporter, schemas, submission, validation
-from integrity.routing import answer_text, normalise
+from integrity.routing import answer_text
 from integrity.staff import analytics
+from integrity.textnorm import normalise
 from rasa_plugins.redaction import REDACT_SLOT
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from typing import Any
 
 from integrity.content import CONTENT_DIR, Content, default_content
 from integrity.errors import DataFileError
+from integrity.messages import Button
 from integrity.profiles import Actor, Profile
-from integrity.routing import Button, normalise
+from integrity.textnorm import normalise
 from integrity.yamlfile import load_mapping
 
 # Order in which the form asks; report_contact only when not anonymous, report_edit only while correcting.

@@ -14,10 +14,9 @@ from typing import Any
 from integrity import dialogue
 from integrity.content import Content, Route, default_content
 from integrity.dialogue_state import DialogueState
+from integrity.messages import BotMessage, Button
 from integrity.profiles import Profile
 from integrity.replies import (
-    BotMessage,
-    Button,
     Decision,
     Texts,
     actor_message,
@@ -25,10 +24,11 @@ from integrity.replies import (
     more_button,
     report_offer,
 )
+from integrity.report_flow import report_texts
 from integrity.situation import facts_in
 from integrity.textnorm import normalise
 
-__all__ = ["BotMessage", "Button", "Decision", "answer_text", "decide", "mentioned_actor", "normalise"]
+__all__ = ["Decision", "answer_text", "decide", "mentioned_actor"]
 
 FALLBACK_INTENT = "nlu_fallback"
 NO_ACTOR_KINDS = ("smalltalk", "out_of_scope")
@@ -180,8 +180,6 @@ def _actor_info_decision(route: Route, confidence: float, texts: Texts, parse: d
 
 def _report_flow_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:
     """The first thing the report (or follow-up) form says; the form itself runs in actions/reporting.py."""
-    from integrity.report_flow import report_texts  # report_flow builds on this module
-
     flow = report_texts()
     first = flow["intro"].strip() if route.name == "report_start" else flow["followup"]["ask_code"]
     return Decision(route.name, route.topic, texts.profile.report_recipients, confidence, (BotMessage(first),),

@@ -23,7 +23,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.errors import UserFacingError
+from integrity.reports import models as _report_tables  # noqa: F401  (every table mapped before a session)
 from integrity.reports.errors import ReportBusy
+from integrity.staff import models as _staff_tables  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{REPO / 'var' / 'integrity.db'}"
