@@ -32,10 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.deps import Tokens, UserError
 from backoffice.routes import api_router
-from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
 from bot.ratelimit import RateLimiter
+from bot.webchat import ChatService, ChatSettings
 from integrity.reports import crypto, db, errors, retention
 
 HERE = Path(__file__).parent
@@ -205,7 +205,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     sessions = db.make_sessionmaker(engine)
     days = retention.retention_days()
-    chat = ChatService.from_settings(settings)
+    chat = ChatService.from_settings(ChatSettings(
+        settings.rasa_url, settings.rasa_timeout, settings.key_dir, settings.profile, settings.chat_session_limit,
+        settings.chat_ip_limit, settings.chat_window))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

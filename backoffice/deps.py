@@ -233,13 +233,17 @@ async def read_form(request: Request, settings: SettingsDep) -> dict[str, str]:
     return form
 
 
+def from_other_site(request: Request) -> bool:
+    """The browser says the request comes from another site (Sec-Fetch-Site; old browsers send nothing)."""
+    return request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site")
+
+
 def csrf_checked_form(form_name: str) -> Callable[..., Coroutine[Any, Any, dict[str, str]]]:
     """A dependency returning the form of `form_name` after checking its origin and CSRF token (else 400)."""
 
     async def dependency(request: Request, tokens: TokensDep,
                          form: Annotated[dict[str, str], Depends(read_form)]) -> dict[str, str]:
-        fetch_site = request.headers.get("sec-fetch-site", "").lower()
-        if fetch_site in ("cross-site", "same-site"):
+        if from_other_site(request):
             raise UserError(400, FORM_EXPIRED, log_reason=f"{form_name} form posted from another site")
         try:
             tokens.check_csrf(form.get("csrf", ""), form_name)

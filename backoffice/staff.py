@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from nacl.public import PrivateKey
 
-from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, read_form
+from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, from_other_site, read_form
 from integrity.reports.db import transaction
 from integrity.staff import sessions
 from integrity.staff.models import Role
@@ -92,8 +92,7 @@ CaseWorkerDep = Annotated[LoadedSession, Depends(require_role(Role.COORDINATOR, 
 
 
 def check_origin(request: Request, form_name: str) -> None:
-    fetch_site = request.headers.get("sec-fetch-site", "").lower()
-    if fetch_site in ("cross-site", "same-site"):
+    if from_other_site(request):
         raise UserError(400, FORM_EXPIRED, log_reason=f"{form_name} form posted from another site")
 
 

@@ -179,7 +179,7 @@ def _actor_info_decision(route: Route, confidence: float, texts: Texts, parse: d
 
 
 def _report_flow_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:
-    """The first thing the report (or follow-up) form says; the form itself runs in actions/reporting.py."""
+    """The first thing the report (or follow-up) form says; the forms themselves run in actions/."""
     flow = report_texts()
     first = flow["intro"].strip() if route.name == "report_start" else flow["followup"]["ask_code"]
     return Decision(route.name, route.topic, texts.profile.report_recipients, confidence, (BotMessage(first),),

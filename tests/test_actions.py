@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.routing import ActionRoute
+from actions.answer import ActionRoute
 
 
 def tracker(intent: str, *, text: str = "", slots: dict[str, Any] | None = None,

@@ -19,9 +19,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import reporting
-from actions.reporting import ActionReportFinish, ActionReportIntro, ValidateFollowupForm
-from actions.routing import ActionRoute
+from actions import forms
+from actions.answer import ActionRoute
+from actions.followup_form import ValidateFollowupForm
+from actions.report_form import ActionReportFinish, ActionReportIntro
 from integrity.reports import casework, crypto, db
 from integrity.reports.cli import upgrade
 from integrity.staff import analytics
@@ -47,7 +48,7 @@ def sessions(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Se
     """The actions' counters and reports go to the temporary database."""
     factory = db.make_sessionmaker(engine)
     monkeypatch.setattr(analytics, "recorder", analytics.Recorder(lambda: factory))
-    monkeypatch.setattr(reporting, "sessions", lambda: factory)
+    monkeypatch.setattr(forms, "sessions", lambda: factory)
     return factory
 
 

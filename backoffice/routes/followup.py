@@ -10,7 +10,6 @@ the report again. Nothing here logs a code, a report text or an IP address.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -26,11 +25,13 @@ from backoffice.deps import (
     TokensDep,
     csrf_checked_form,
 )
+from integrity import report_fields, report_flow
 from integrity.reports import crypto, deadlines, errors, reporter
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.reports.schemas import ReporterView
 from integrity.reports.validation import MESSAGE_MAX
+from integrity.textnorm import without_control_characters
 
 router = APIRouter(tags=["opvolgen"])
 log = logging.getLogger("backoffice.followup")
@@ -48,18 +49,6 @@ CONTROL_CHARACTERS = ("Je bericht bevatte onzichtbare stuurtekens. We hebben die
                       "hieronder en verstuur hem opnieuw. Er is nog niets verstuurd.")
 MESSAGE_ADDED = "Je bericht is toegevoegd aan je melding. Het integriteitsteam krijgt het te zien."
 
-STATUS_TEXTS: dict[ReportStatus, tuple[str, str]] = {
-    ReportStatus.NIEUW: ("Nieuw", "Je melding is goed aangekomen. Het integriteitsteam heeft de ontvangst nog niet "
-                                  "bevestigd."),
-    ReportStatus.ONTVANGEN: ("Ontvangen", "Het integriteitsteam heeft je melding ontvangen en bekijkt wat er moet "
-                                          "gebeuren."),
-    ReportStatus.IN_BEHANDELING: ("In behandeling", "Het integriteitsteam onderzoekt je melding."),
-    ReportStatus.DOORVERWEZEN: ("Doorverwezen", "Je melding is doorgegeven aan de dienst die ze verder opvolgt."),
-    ReportStatus.AFGESLOTEN: ("Afgesloten", "De behandeling van je melding is afgerond. Je kan geen berichten meer "
-                                            "toevoegen."),
-}
-REPORT_FIELDS = (("what_happened", "Wat er gebeurde"), ("when", "Wanneer"), ("where", "Waar"),
-                 ("people_involved", "Betrokkenen"), ("evidence", "Bewijs"))
 AUTHORS = {Author.REPORTER: "Jij", Author.BACKOFFICE: "Integriteitsteam"}
 
 _topic_labels: dict[str, str] | None = None
@@ -95,7 +84,7 @@ def client_ip(request: Request) -> str:
 def clean_message(raw: str) -> tuple[str, str | None]:
     """(text to store or show again, Dutch problem or None). Control characters are refused, not silently dropped."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    kept = without_control_characters(text)
     if kept != text:
         return kept.strip(), CONTROL_CHARACTERS
     text = text.strip()
@@ -123,14 +112,15 @@ def view_page(request: Request, templates: TemplatesDep, tokens: Tokens, view: R
               expires_at: int, *, notice: str = "", error: str = "", draft: str = "",
               status_code: int = 200) -> HTMLResponse:
     report = view.report
-    status_label, status_text = STATUS_TEXTS[view.status]
+    status_label = report_flow.status_labels("title")[view.status.value]
+    status_text = report_flow.status_labels("explanation")[view.status.value]
     context = {
         "view": view,
         "status_label": status_label,
         "status_text": status_text,
         "ack_due": deadlines.ack_due_for(view.created_at),
         "topic": topic_label(str(report.get("category", ""))),
-        "fields": [(label, str(report.get(key) or "")) for key, label in REPORT_FIELDS],
+        "fields": [(label, str(report.get(key) or "")) for key, label in report_fields.SHOWN],
         "anonymous": bool(report.get("anonymous", True)),
         "contact": str(report.get("contact") or ""),
         "messages": [{"author": AUTHORS[m.author], "from_reporter": m.author == Author.REPORTER,

@@ -24,6 +24,7 @@ from backoffice.deps import SessionDep, TemplatesDep, UserError
 from backoffice.errors import status_for
 from backoffice.routes.followup import topic_label
 from backoffice.staff import PREFIX, CaseWorkerDep, staff_form
+from integrity import report_fields, report_flow
 from integrity.reports import errors
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
@@ -49,13 +50,6 @@ KEY_LOCKED = ("Ontgrendel eerst de meldingen met de wachtzin. Je bericht is niet
               "opnieuw na het ontgrendelen.")
 BAD_PAGE = "Dit paginanummer bestaat niet."
 
-STATUS_LABELS: dict[str, str] = {
-    ReportStatus.NIEUW.value: "Nieuw",
-    ReportStatus.ONTVANGEN.value: "Ontvangen (bevestigd)",
-    ReportStatus.IN_BEHANDELING.value: "In behandeling",
-    ReportStatus.DOORVERWEZEN.value: "Doorverwezen",
-    ReportStatus.AFGESLOTEN.value: "Afgesloten",
-}
 DONE: dict[str, str] = {
     "bevestigd": "De ontvangst is bevestigd. De melder ziet dat op de opvolgpagina.",
     "al-bevestigd": "De ontvangst was al bevestigd. Er is niets gewijzigd.",
@@ -76,8 +70,6 @@ HISTORY_LABELS: dict[str, str] = {
     "reply_sent": "Bericht aan de melder verstuurd",
     "export": "Geëxporteerd",
 }
-REPORT_FIELDS = (("what_happened", "Wat er gebeurde"), ("when", "Wanneer"), ("where", "Waar"),
-                 ("people_involved", "Betrokkenen"), ("evidence", "Bewijs"))
 
 
 def _not_found(reference: str) -> UserError:
@@ -128,7 +120,7 @@ def case_list(request: Request, db: SessionDep, templates: TemplatesDep, loaded:
     page = caselist.list_cases(db, loaded.user, wanted)
     actors = caselist.organisation_actors(loaded.user.profile_id)
     return templates.TemplateResponse(request, "staff/case_list.html", {
-        "page": page, "wanted": wanted, "status_labels": STATUS_LABELS, "actors": actors,
+        "page": page, "wanted": wanted, "status_labels": report_flow.status_labels("staff"), "actors": actors,
         "categories": sorted(((c, topic_label(c)) for c in caselist.report_categories()), key=lambda item: item[1]),
         "topic_label": topic_label,
         "previous_query": _query(wanted, page.page - 1) if page.page > 1 else None,
@@ -149,7 +141,8 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
         if error:
             raise UserError(status_code, error, log_reason="case form refused (key locked)")
         return templates.TemplateResponse(request, "staff/case_locked.html", {
-            "row": caselist.summary_of(db, report), "status_labels": STATUS_LABELS, "topic_label": topic_label,
+            "row": caselist.summary_of(db, report), "status_labels": report_flow.status_labels("staff"),
+            "topic_label": topic_label,
             "actor_name": caselist.organisation_actors(report.profile_id).get(report.target_actor or "", ""),
             "unlock_url": f"{PREFIX}/sleutel?{urlencode({'volgende': f'{PREFIX}/meldingen/{report.reference}'})}",
         }, status_code=status_code)
@@ -160,9 +153,9 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
     content = view.detail.content
     return templates.TemplateResponse(request, "staff/case_detail.html", {
         "view": view, "row": view.row, "content": content, "notice": notice, "error": error,
-        "error_form": error_form, "values": values or {}, "status_labels": STATUS_LABELS,
+        "error_form": error_form, "values": values or {}, "status_labels": report_flow.status_labels("staff"),
         "topic_label": topic_label, "actors": actors, "actor_name": actors.get(report.target_actor or "", ""),
-        "fields": [(label, str(content.get(key) or "")) for key, label in REPORT_FIELDS],
+        "fields": [(label, str(content.get(key) or "")) for key, label in report_fields.SHOWN],
         "messages": view.detail.messages, "reporter": Author.REPORTER,
         "next_statuses": [s for s in cases.allowed_statuses(report.status) if s != ReportStatus.DOORVERWEZEN],
         "coordinator": coordinator, "colleagues": caselist.colleagues(db, loaded.user) if coordinator else [],

@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from backoffice.deps import SessionDep, SettingsDep, TemplatesDep
 from backoffice.staff import PREFIX, CoordinatorDep
+from integrity import report_flow
 from integrity.content import default_content
 from integrity.errors import DataFileError
 from integrity.profiles import get_profile
-from integrity.report_flow import report_texts
 from integrity.reports.db import transaction
 from integrity.staff import analytics, audit, statistics
 from integrity.staff.statistics import Period, PeriodError
@@ -119,7 +119,7 @@ def _labels(profile_id: str) -> dict[str, dict[str, str]]:
     return {
         "category": {name: route.label for name, route in content.routes.items()},
         "actor": {**actors, "": "geen actor gekozen"},
-        "status": dict(report_texts()["statuses"]),
+        "status": report_flow.status_labels("chat"),
         "topic": {route.topic: route.label for route in reversed(content.routes.values())},
     }
 

@@ -15,10 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from telegram import Bot, CallbackQuery, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
@@ -34,22 +32,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "telegram"
-TEXTS_FILE = Path(__file__).resolve().parents[1] / "texts.yml"
-TEXT_KEYS = ("unavailable", "rate_limited", "too_long", "not_text", "group_refusal", "privacy", "forgotten")
 MAX_INPUT = 4000
 # Telegram commands that are a Rasa intent payload; /privacy and /stop are answered by the gateway itself.
 COMMAND_PAYLOADS = {"start": "/greet", "help": "/help", "melden": "/melding_starten", "opvolgen": "/opvolgen"}
 RESTART = "/restart"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def load_texts(path: Path = TEXTS_FILE) -> dict[str, str]:
-    """The Dutch channel texts (bot/texts.yml); a missing one is an operator error at start, not at use."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    missing = [key for key in TEXT_KEYS if not isinstance(data.get(key), str)]
-    if missing:
-        raise ValueError(f"{path}: missing channel texts: {', '.join(missing)}")
-    return {key: data[key].strip() for key in TEXT_KEYS}
 
 
 class Verdict(Enum):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrity.errors import UserFacingError
+from integrity.ids import IDENTIFIER, PROFILE_ID
 from integrity.reports.deadlines import utcnow
 from integrity.staff import passwords, totp
 from integrity.staff.models import Role, StaffUser
@@ -25,8 +26,6 @@ from integrity.staff.models import Role, StaffUser
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=15)
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
-PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-ACTOR_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 LOGIN_FAILED = "Gebruikersnaam of wachtwoord klopt niet."
 
 
@@ -88,7 +87,7 @@ def _check_values(username: str, role: Role, profile_id: str | None, actor: str 
                              "Kies een organisatie voor deze gebruiker.")
     if profile_id is not None and not PROFILE_ID.fullmatch(profile_id):
         raise InvalidAccount(f"invalid profile id '{profile_id[:64]}'", "Deze organisatie bestaat niet.")
-    if role == Role.HANDLER and actor is not None and not ACTOR_ID.fullmatch(actor):
+    if role == Role.HANDLER and actor is not None and not IDENTIFIER.fullmatch(actor):
         raise InvalidAccount(f"invalid actor id '{actor[:64]}'", "Deze actor bestaat niet.")
 
 

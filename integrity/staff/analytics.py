@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.content import TOPICS, default_content
+from integrity.ids import PROFILE_ID
 from integrity.routing import Decision
 from integrity.staff.models import ConversationCount
 
@@ -38,7 +38,6 @@ EVENTS = ("topic", "fallback", "handover", "emergency", "report_started", "repor
 # psychosocial question that was already counted.
 TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")
 ZONE = ZoneInfo("Europe/Brussels")  # the day a conversation happened, as the organisation counts days
-_PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 QUEUE_MAX = 10_000  # events waiting for the database; beyond this they are dropped
 PAUSE_AFTER_FAILURE = 30.0  # seconds without database attempts after a failure
 
@@ -54,7 +53,7 @@ def _check(profile_id: str, event: str, topic: str) -> None:
         raise ValueError(f"unknown conversation event '{event[:40]}'")
     if topic and topic not in TOPICS:
         raise ValueError(f"unknown topic '{topic[:64]}'")
-    if not _PROFILE_ID.fullmatch(profile_id):
+    if not PROFILE_ID.fullmatch(profile_id):
         raise ValueError("invalid profile id")
 
 

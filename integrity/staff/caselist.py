@@ -6,7 +6,6 @@ the number of reports beyond one indexed scan for the count and the sort.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from integrity import profiles, report_flow
 from integrity.errors import DataFileError
+from integrity.ids import IDENTIFIER
 from integrity.reports import casework, deadlines, schemas
 from integrity.reports.deadlines import days_late, days_left
 from integrity.reports.models import Author, Report, ReportMessage, ReportStatus
@@ -26,7 +26,6 @@ from integrity.staff.models import Role, StaffUser
 PER_PAGE = 50
 SORTS = ("termijn", "datum")  # next deadline first (default), newest first
 OPEN = "open"  # status filter: everything not closed
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CASE_ROLES = (Role.COORDINATOR, Role.HANDLER)
 NOT_FORWARDABLE = ("noodhulp_112", "zelfmoordlijn_1813")  # emergency lines in the profiles, not case handlers
 
@@ -44,9 +43,9 @@ class CaseFilter:
     def __post_init__(self) -> None:
         if self.status is not None and self.status != OPEN and self.status not in {s.value for s in ReportStatus}:
             raise CaseError(f"unknown status filter '{self.status[:30]}'", "Deze status bestaat niet.")
-        if self.category is not None and not _IDENTIFIER.fullmatch(self.category):
+        if self.category is not None and not IDENTIFIER.fullmatch(self.category):
             raise CaseError("malformed category filter", "Dit onderwerp bestaat niet.")
-        if self.actor is not None and not _IDENTIFIER.fullmatch(self.actor):
+        if self.actor is not None and not IDENTIFIER.fullmatch(self.actor):
             raise CaseError("malformed actor filter", "Deze actor bestaat niet.")
         if self.sort not in SORTS:
             raise CaseError(f"unknown sort '{self.sort[:30]}'", "Op deze manier kunnen we niet sorteren.")

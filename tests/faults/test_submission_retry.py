@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import reporting
-from actions.reporting import ActionReportFinish, ActionReportIntro, submission_id
+from actions import forms, report_form
+from actions.report_form import ActionReportFinish, ActionReportIntro, submission_id
 from integrity.reports import crypto, db, errors, reporter
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
@@ -47,7 +47,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionma
     engine = db.make_engine(f"sqlite:///{tmp_path / 'reports.db'}")
     upgrade(engine)
     factory = db.make_sessionmaker(engine)
-    monkeypatch.setattr(reporting, "sessions", lambda: factory)
+    monkeypatch.setattr(forms, "sessions", lambda: factory)
     yield factory
     engine.dispose()
 
@@ -115,10 +115,10 @@ async def test_a_commit_whose_answer_was_lost_is_not_stored_twice(store: session
         session.commit = commit_then_fail  # type: ignore[method-assign]
         return session
 
-    monkeypatch.setattr(reporting, "sessions", lambda: broken_after_commit)
+    monkeypatch.setattr(forms, "sessions", lambda: broken_after_commit)
     failed = await finish(tracker(started()))
     assert "NIET verzonden" in failed and count(real) == 1
-    monkeypatch.setattr(reporting, "sessions", lambda: real)
+    monkeypatch.setattr(forms, "sessions", lambda: real)
     shown = await finish(tracker(started()))
     assert count(real) == 1
     with real() as session:
@@ -136,6 +136,6 @@ async def test_the_intro_resumes_a_report_whose_sending_never_finished(store: se
 
 
 async def test_a_skipped_optional_answer_survives_the_form_resuming() -> None:
-    result = await reporting.ValidateReportForm().validate_report_people("", CollectingDispatcher(),
+    result = await report_form.ValidateReportForm().validate_report_people("", CollectingDispatcher(),
                                                                            tracker(started()), {})
     assert result == {"report_people": ""}

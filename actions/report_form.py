@@ -1,75 +1,30 @@
-"""Rasa form glue for the anonymous report and the follow-up with a receipt code.
+"""Rasa form glue for the anonymous report: intro, one question per field, validation, storing it.
 
 Logic and texts: integrity.report_flow and integrity/content/reporting.yml; storage: integrity.reports.
-Nothing here logs what the user typed; every action is guarded (actions.safety), so that not even an unexpected
-error puts a message, a slot or a receipt code into a log.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session, sessionmaker
 
-from actions.routing import current_profile
+from actions.answer import current_profile
+from actions.forms import DATE, emergency_first, forget_until_now, in_thread, reset
 from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
-from integrity.content import default_content
-from integrity.profiles import Profile
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import crypto, db, errors, receipts, reporter, schemas, submission, validation
-from integrity.routing import answer_text
+from integrity.reports import crypto, errors, receipts, schemas, submission, validation
 from integrity.staff import analytics
-from integrity.textnorm import normalise
 from rasa_plugins.redaction import REDACT_SLOT
 
 logger = logging.getLogger(__name__)
 REPORT_SLOTS = (*FIELDS, "report_confirm", "report_edit", "report_editing", "report_cancelled")
-FOLLOWUP_SLOTS = ("followup_code", "followup_addition", "followup_cancelled")
-DATE = "%d/%m/%Y"
-T = TypeVar("T")
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker[Session]:
-    return db.session_factory()
-
-
-async def in_thread(work: Callable[[Session], T]) -> T:
-    """Run one use case's database work in its own transaction (`db.run`: committed before the answer, a SQLite
-    lock retried) off the event loop: with its Argon2 hashing (about 0.4 s of CPU), one report or receipt-code
-    check would otherwise hold up every other conversation on this action server."""
-
-    return await asyncio.to_thread(db.run, sessions(), work)
-
-
-def emergency_first(text: str, dispatcher: CollectingDispatcher, profile: Profile) -> None:
-    """A report answer that reads like an emergency still gets the emergency numbers, without leaving the form."""
-    route = default_content().safety_route(normalise(text or ""))
-    if route is not None:  # the turn's decision goes with the message, as action_route does (bin/converse)
-        decision = {"route": route.name, "topic": None, "actors": list(profile.routing[route.name]),
-                    "emergency": True, "fallback": False}
-        dispatcher.utter_message(text=answer_text(route.name, profile), decision=decision)
-
-
-def reset(slots: tuple[str, ...]) -> list[EventType]:
-    return [SlotSet(slot, None) for slot in slots]
-
-
-def forget_until_now() -> list[EventType]:
-    """Mark this point of the conversation: the tracker store blanks what was said up to here (rasa_plugins.
-    redaction). The slot is cleared again at once: a marker in time, not a state, so a report or follow-up
-    started later keeps its answers and its code until it is done and marks its own point."""
-    return [SlotSet(REDACT_SLOT, True), SlotSet(REDACT_SLOT, None)]
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -148,9 +103,48 @@ class AskReportQuestion(Action):
         return []
 
 
-for _field in (*FIELDS, "report_confirm", "report_edit"):
-    globals()[f"AskReport{_field.title().replace('_', '')}"] = type(
-        f"AskReport{_field.title().replace('_', '')}", (AskReportQuestion,), {"field": _field})
+class AskReportCategory(AskReportQuestion):
+    field = "report_category"
+
+
+class AskReportWhat(AskReportQuestion):
+    field = "report_what"
+
+
+class AskReportWhen(AskReportQuestion):
+    field = "report_when"
+
+
+class AskReportWhere(AskReportQuestion):
+    field = "report_where"
+
+
+class AskReportPeople(AskReportQuestion):
+    field = "report_people"
+
+
+class AskReportEvidence(AskReportQuestion):
+    field = "report_evidence"
+
+
+class AskReportAnonymous(AskReportQuestion):
+    field = "report_anonymous"
+
+
+class AskReportContact(AskReportQuestion):
+    field = "report_contact"
+
+
+class AskReportRoute(AskReportQuestion):
+    field = "report_route"
+
+
+class AskReportConfirm(AskReportQuestion):
+    field = "report_confirm"
+
+
+class AskReportEdit(AskReportQuestion):
+    field = "report_edit"
 
 
 class ValidateReportForm(FormValidationAction):
@@ -195,17 +189,50 @@ class ValidateReportForm(FormValidationAction):
             return {field: answer.value, "report_route": None}  # the suggested actors depend on the topic
         return {field: answer.value}
 
+    # One per slot of the form (rasa-sdk calls validate_<slot>); they all go through `check`.
+    async def validate_report_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_category", value, dispatcher, tracker)
 
-def _validator(field: str) -> Any:
-    async def validate(self: ValidateReportForm, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: DomainDict) -> dict[str, Any]:
-        return self.check(field, value, dispatcher, tracker)
+    async def validate_report_what(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_what", value, dispatcher, tracker)
 
-    return validate
+    async def validate_report_when(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_when", value, dispatcher, tracker)
 
+    async def validate_report_where(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_where", value, dispatcher, tracker)
 
-for _field in (*FIELDS, "report_confirm", "report_edit"):
-    setattr(ValidateReportForm, f"validate_{_field}", _validator(_field))
+    async def validate_report_people(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_people", value, dispatcher, tracker)
+
+    async def validate_report_evidence(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_evidence", value, dispatcher, tracker)
+
+    async def validate_report_anonymous(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_anonymous", value, dispatcher, tracker)
+
+    async def validate_report_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_contact", value, dispatcher, tracker)
+
+    async def validate_report_route(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_route", value, dispatcher, tracker)
+
+    async def validate_report_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_confirm", value, dispatcher, tracker)
+
+    async def validate_report_edit(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        return self.check("report_edit", value, dispatcher, tracker)
 
 
 def keep_answers_and_retry(tracker: Tracker) -> list[EventType]:
@@ -262,143 +289,3 @@ class ActionReportFinish(Action):
         dispatcher.utter_message(text=texts["submitted"].strip().format(
             reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
         return [*reset(REPORT_SLOTS), *forget_until_now()]
-
-
-class ActionAskFollowupCode(Action):
-    def name(self) -> str:
-        return "action_ask_followup_code"
-
-    @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text=report_texts()["followup"]["ask_code"])
-        return []
-
-
-def added_in_this_followup(tracker: Tracker) -> bool:
-    """Whether this follow-up (since the form started) already stored an addition: then the next question is
-    "anything else?". Read from the bot's own "added" message, so no extra slot is needed."""
-    added = report_texts()["followup"]["added"]
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot" and event.get("text") == added:
-            return True
-        if event.get("event") == "active_loop" and event.get("name") == "followup_form":
-            return False
-    return False
-
-
-class ActionAskFollowupAddition(Action):
-    def name(self) -> str:
-        return "action_ask_followup_addition"
-
-    @guarded
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        texts = report_texts()
-        if added_in_this_followup(tracker):
-            done = texts["buttons"]["no_more"]
-            dispatcher.utter_message(text=texts["followup"]["ask_more"], buttons=[{"title": done, "payload": done}])
-        else:
-            skip = texts["buttons"]["skip"]
-            dispatcher.utter_message(text=texts["followup"]["ask_addition"], buttons=[{"title": skip, "payload": skip}])
-        return []
-
-
-def render_view(view: schemas.ReporterView) -> list[str]:
-    texts = report_texts()["followup"]
-    statuses = report_texts()["statuses"]
-    lines = [texts["status"].format(reference=view.reference, status=statuses[view.status.value],
-                                    created=view.created_at.strftime(DATE),
-                                    feedback_due=view.feedback_due.strftime(DATE))]
-    for message in view.messages:
-        lines.append(texts["message"].format(author=texts["authors"][message.author.value],
-                                             date=message.created_at.strftime(DATE), text=message.text))
-    if not view.messages:
-        lines.append(texts["no_messages"])
-    return lines
-
-
-END_FOLLOWUP = {"followup_addition": "", "followup_cancelled": True, "requested_slot": None}
-
-
-class ValidateFollowupForm(FormValidationAction):
-    """The receipt code (throttled against guessing), then as many additions as the reporter wants to send."""
-
-    def name(self) -> str:
-        return "validate_followup_form"
-
-    @guarded(fallback=reject_unvalidated)  # an error: the form keeps the accepted code, asks its question again
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        return await super().run(dispatcher, tracker, domain)
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
-        return [] if tracker.get_slot("followup_cancelled") else ["followup_code", "followup_addition"]
-
-    async def validate_followup_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> dict[str, Any]:
-        texts = report_texts()
-        if report_flow.control_of(str(value), texts) == "cancel":
-            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
-        if report_flow.is_command(str(value)):  # not a code attempt: no throttling, ask again
-            dispatcher.utter_message(text=texts["errors"]["command"])
-            return {"followup_code": None}
-        try:
-            view = await in_thread(lambda session: reporter.follow_up(session, str(value),
-                                                                     throttle_key=tracker.sender_id))
-        except errors.FollowUpThrottled:
-            dispatcher.utter_message(text=texts["followup"]["throttled"])
-            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
-        except errors.UnknownReceipt:
-            dispatcher.utter_message(text=texts["followup"]["unknown"])
-            return {"followup_code": None}
-        for line in render_view(view):
-            dispatcher.utter_message(text=line)
-        analytics.note(current_profile(tracker).id, "followup")
-        return {"followup_code": str(value)}
-
-    async def validate_followup_addition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                         domain: DomainDict) -> dict[str, Any]:
-        """Store one addition and ask for the next; skip, "nee", "bedankt" or "stop" end the follow-up."""
-        texts = report_texts()
-        text = str(value)
-        if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip") \
-                or texts.is_word(text, "done"):
-            return {"followup_addition": ""}
-        if report_flow.is_command(text):  # a button payload or /help is no message for the integrity team
-            dispatcher.utter_message(text=texts["errors"]["command"])
-            return {"followup_addition": None}
-        # The slot only ever holds a code that validate_followup_code accepted (with throttling) in this follow-up.
-        code = tracker.get_slot("followup_code")
-        if not code:
-            dispatcher.utter_message(text=texts["followup"]["code_lost"])
-            return {"followup_code": None, "followup_addition": None}
-        emergency_first(text, dispatcher, current_profile(tracker))
-        try:
-            # No throttle key: this code was accepted already, an error now is no guess and must not block the
-            # reporter (a wrong code is only ever typed at the code question).
-            await in_thread(lambda session: reporter.add_reporter_message(session, code, text, throttle_key=None))
-        except errors.ReportClosed:
-            dispatcher.utter_message(text=texts["followup"]["closed"])
-            return dict(END_FOLLOWUP)
-        except (errors.ReportValidationError, errors.ReportBusy) as exc:  # too long, empty, busy: try again
-            dispatcher.utter_message(text=exc.user_message)
-            return {"followup_addition": None}
-        except errors.UnknownReceipt:  # the report is gone (purged) or the code cannot open it any more
-            logger.warning("Follow-up addition refused: the accepted receipt code no longer opens a report")
-            dispatcher.utter_message(text=texts["followup"]["code_lost"])
-            return {"followup_code": None, "followup_addition": None}
-        except errors.ReportError as exc:
-            logger.warning("Follow-up addition refused: %s", type(exc).__name__)
-            dispatcher.utter_message(text=exc.user_message)
-            return dict(END_FOLLOWUP)
-        dispatcher.utter_message(text=texts["followup"]["added"])
-        return {"followup_addition": None}  # ask whether there is more
-
-
-class ActionFollowupFinish(Action):
-    def name(self) -> str:
-        return "action_followup_finish"
-
-    @guarded(fallback=lambda tracker: [*reset(FOLLOWUP_SLOTS), *forget_until_now()])
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text=report_texts()["followup"]["done"])
-        return [*reset(FOLLOWUP_SLOTS), *forget_until_now()]
