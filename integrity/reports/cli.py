@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import casework, crypto, db, errors, retention
 from integrity.reports.models import ReportStatus
+from integrity.settings import DEFAULT_RETENTION_DAYS
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_RETENTION_DAYS = 365
 
 
 class CommandError(Exception):

@@ -8,7 +8,6 @@ PostgreSQL uses psycopg 3 (`postgresql+psycopg://`; a bare `postgresql://` URL i
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -25,10 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from integrity.errors import UserFacingError
 from integrity.reports import models as _report_tables  # noqa: F401  (every table mapped before a session)
 from integrity.reports.errors import ReportBusy
+from integrity.settings import DomainSettings
 from integrity.staff import models as _staff_tables  # noqa: F401
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = f"sqlite:///{REPO / 'var' / 'integrity.db'}"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 LOCK_RETRIES = 5  # SQLite "database is locked" after the busy timeout: retry with backoff
 T = TypeVar("T")
@@ -38,8 +36,8 @@ _factories: dict[str, sessionmaker[Session]] = {}
 
 
 def database_url() -> str:
-    """DATABASE_URL from the environment, else the SQLite file in `var/`."""
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    """DATABASE_URL (`DomainSettings`), else the SQLite file in `var/`."""
+    return DomainSettings.from_env().database_url
 
 
 def normalise_url(url: str | URL) -> URL:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from integrity.content import TOPICS, default_content
 from integrity.ids import PROFILE_ID
 from integrity.routing import Decision
+from integrity.settings import TIMEZONE
 from integrity.staff.models import ConversationCount
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ EVENTS = ("topic", "fallback", "handover", "emergency", "report_started", "repor
 # Route kinds whose answer counts as "a topic answered". Not the informal/formal choice: it continues a
 # psychosocial question that was already counted.
 TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")
-ZONE = ZoneInfo("Europe/Brussels")  # the day a conversation happened, as the organisation counts days
+ZONE = TIMEZONE  # the day a conversation happened, as the organisation counts days
 QUEUE_MAX = 10_000  # events waiting for the database; beyond this they are dropped
 PAUSE_AFTER_FAILURE = 30.0  # seconds without database attempts after a failure
 
