@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import casework, crypto, db, reporter, submission
 from integrity.reports.cli import main
-from tests.reports.conftest import PASSPHRASE, make_draft
+from tests.plugins.report_store import PASSPHRASE, make_draft
 
 SECRET_TEXT = "De kassa van de kantine klopt al drie maanden niet"
 

@@ -25,7 +25,7 @@ from integrity.reports.errors import (
     WrongReporterKey,
 )
 from integrity.reports.models import Author, FollowUpAttempt, ReportMessage, ReportStatus
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 T0 = datetime(2026, 1, 30, 9, 0, tzinfo=timezone.utc)
 SENDER = "telegram:987654321"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.reports import casework, deadlines, retention, submission
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 
 def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

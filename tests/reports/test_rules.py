@@ -11,7 +11,7 @@ from integrity.reports.deadlines import add_months
 from integrity.reports.errors import ReportValidationError
 from integrity.reports.models import ReportStatus
 from integrity.reports.validation import validate_draft
-from tests.reports.conftest import make_draft
+from tests.plugins.report_store import make_draft
 
 UTC = timezone.utc
 

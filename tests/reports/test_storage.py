@@ -24,7 +24,7 @@ from integrity.reports.errors import (
     UnknownReceipt,
 )
 from integrity.reports.models import FollowUpAttempt, Report, ReportMessage, ReportStatus, StatusChange
-from tests.reports.conftest import PASSPHRASE, Keys, make_draft
+from tests.plugins.report_store import PASSPHRASE, Keys, make_draft
 
 T0 = datetime(2026, 1, 30, 9, 0, tzinfo=timezone.utc)
 SECRET_TEXT = "Geheime observatie: kluis 4711 wordt elke vrijdag leeggehaald"
@@ -170,8 +170,9 @@ def test_follow_up_is_throttled_after_five_failures_and_reset_after_the_window(
             reporter.follow_up(session, wrong, SENDER, now=T0 + timedelta(minutes=minute))
     with pytest.raises(FollowUpThrottled) as throttled:
         reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(minutes=5))
-    assert 0 < throttled.value.retry_after <= 600
-    assert "minuten" in throttled.value.user_message
+    # The oldest failure (T0) leaves the ten-minute window at T0 + 10 min: 300 s from now, plus the rounding second.
+    assert throttled.value.retry_after == 301
+    assert "Probeer het over 6 minuten opnieuw." in throttled.value.user_message
     with pytest.raises(FollowUpThrottled):
         reporter.add_reporter_message(session, submitted.receipt_code, "hallo", throttle_key=SENDER,
                                      now=T0 + timedelta(minutes=6))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.reports import casework, crypto, errors, reporter, submission
 from integrity.reports.models import Report
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 SUBMISSION = "a" * 24 + "0123456789abcdef"
 

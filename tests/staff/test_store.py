@@ -13,7 +13,7 @@ from integrity.reports import errors, submission
 from integrity.reports.models import Report
 from integrity.staff import accounts, audit, passwords, scope, sessions, totp
 from integrity.staff.models import AuditEntry, Role, StaffSession, StaffUser
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 PASSWORD = "een lang wachtwoord 42"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -16,7 +16,7 @@ from integrity.reports import db, submission
 from integrity.reports.models import Report, ReportStatus, StatusChange
 from integrity.staff import accounts, audit, cases
 from integrity.staff.models import AuditEntry, Role, StaffUser
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 
 class Crash(Exception):

@@ -16,7 +16,7 @@ from integrity.reports.models import Report, ReportStatus
 from integrity.staff import accounts, caselist, cases
 from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 PASSWORD = "een lang wachtwoord 42"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=deadlines.utcnow().tzinfo)
