@@ -183,7 +183,7 @@ class ValidateReportForm(FormValidationAction):
             emergency_first(str(text), dispatcher, profile)
         if field == "report_confirm" and answer.value == "edit":
             return {"report_confirm": None, "report_edit": None, "report_editing": True}
-        if field == "report_edit":
+        if field == "report_edit" and answer.value:
             return {answer.value: None, "report_edit": answer.value, "report_confirm": None}
         if field == "report_category" and tracker.get_slot("report_route"):
             return {field: answer.value, "report_route": None}  # the suggested actors depend on the topic

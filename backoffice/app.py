@@ -179,7 +179,7 @@ class ErrorPageMiddleware:
 def log_unhandled(scope: Scope, exc: BaseException) -> None:
     kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
     message = f": {exc}" if isinstance(exc, SAFE_MESSAGE_TYPES) else " (message not logged: it may quote user input)"
-    causes = []
+    causes: list[str] = []
     cause = exc.__cause__ or exc.__context__
     while cause is not None and len(causes) < 5:
         causes.append(f"{type(cause).__module__}.{type(cause).__qualname__}")

@@ -236,8 +236,8 @@ def _fallback_decision(parse: dict[str, Any], texts: Texts, state: DialogueState
     buttons.append(Button(texts.message("button_none"), "/mens_spreken"))
     actors = texts.profile.fallback
     person = f"{texts.message('fallback_person')}\n{actor_message(actors, texts, others=False).text}"
-    messages = (BotMessage(texts.message("fallback_intro"), tuple(buttons)), BotMessage(person))
-    return Decision(top.name, top.topic, actors, confidence, messages, fallback=True, state=state.asking(None))
+    replies = (BotMessage(texts.message("fallback_intro"), tuple(buttons)), BotMessage(person))
+    return Decision(top.name, top.topic, actors, confidence, replies, fallback=True, state=state.asking(None))
 
 
 def _answer_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:

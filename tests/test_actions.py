@@ -8,18 +8,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionRoute
+from tests.trackers import make_tracker
 
 
 def tracker(intent: str, *, text: str = "", slots: dict[str, Any] | None = None,
             metadata: dict[str, Any] | None = None, entities: list[dict[str, Any]] | None = None) -> Tracker:
-    message = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "intent_ranking": [{"name": intent, "confidence": 0.9}],
-        "entities": entities or [],
-        "metadata": metadata or {},
-    }
-    return Tracker("test-sender", slots or {}, message, [], False, None, {}, "action_listen")
+    return make_tracker(text=text, intent=intent, slots=slots, metadata=metadata, entities=entities)
 
 
 async def run(t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

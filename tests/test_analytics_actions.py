@@ -27,6 +27,7 @@ from integrity.reports import casework, crypto, db
 from integrity.reports.cli import upgrade
 from integrity.staff import analytics
 from integrity.staff.models import ConversationCount
+from tests.trackers import make_tracker
 
 SENTENCE = "Mijn teamleider Griet Vandersteen vraagt steeds cadeaubonnen van leverancier Zwaluwstaart"
 SENDER = "telegram:5550123987"
@@ -54,9 +55,7 @@ def sessions(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Se
 
 def tracker(intent: str, text: str = SENTENCE, *, slots: dict[str, Any] | None = None,
             ranking: list[dict[str, Any]] | None = None) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-               "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}], "entities": [], "metadata": {}}
-    return Tracker(SENDER, slots or {}, message, [], False, None, {}, "action_listen")
+    return make_tracker(text=text, intent=intent, ranking=ranking, slots=slots, sender=SENDER)
 
 
 async def route(t: Tracker) -> list[dict[str, Any]]:

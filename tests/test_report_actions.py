@@ -17,6 +17,7 @@ from actions.followup_form import ActionAskFollowupAddition, ActionFollowupFinis
 from actions.report_form import ActionReportFinish, ActionReportIntro, ValidateReportForm
 from devtools.stack import REPO
 from integrity.reports import errors
+from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen KX-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -24,9 +25,8 @@ ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen
 
 
 def tracker(slots: dict[str, Any]) -> Tracker:
-    message = {"text": "Verzenden", "intent": {"name": "out_of_scope", "confidence": 0.5}, "entities": [],
-               "metadata": {}}
-    return Tracker("pseudonymous-sender", slots, message, [], False, None, {}, "report_form")
+    return make_tracker(text="Verzenden", confidence=0.5, slots=slots, sender="pseudonymous-sender",
+                        latest_action="report_form")
 
 
 async def finish(slots: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -39,6 +39,13 @@ RESTART = "/restart"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
+def _chat_id(update: Update) -> int:
+    """The chat of an update that `Gateway._admit` let through (it refuses updates without one)."""
+    if update.effective_chat is None:
+        raise ValueError("update without a chat")
+    return update.effective_chat.id
+
+
 class Verdict(Enum):
     ALLOW = "allow"
     NOTIFY = "notify"  # over the limit: tell the user once per window
@@ -143,18 +150,18 @@ class Gateway:
         message = update.effective_message
         name = (message.text or "").split(maxsplit=1)[0].lstrip("/").partition("@")[0].lower() if message else ""
         if sender := await self._admit(update, context):
-            await self._converse(context.bot, update.effective_chat.id, sender,
+            await self._converse(context.bot, _chat_id(update), sender,
                                  COMMAND_PAYLOADS.get(name, COMMAND_PAYLOADS["help"]))
 
     async def privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if sender := await self._admit(update, context):
-            await self._say(context.bot, update.effective_chat.id, self.texts["privacy"], sender)
+            await self._say(context.bot, _chat_id(update), self.texts["privacy"], sender)
 
     async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Reset the conversation in Rasa (an open report or follow-up is dropped) and confirm."""
         if not (sender := await self._admit(update, context)):
             return
-        chat_id = update.effective_chat.id
+        chat_id = _chat_id(update)
         try:
             await self.rasa.send(sender, RESTART, self.metadata)
         except RasaUnavailable as exc:
@@ -179,7 +186,7 @@ class Gateway:
         """Photos, documents, voice, stickers...: nothing is forwarded or kept, the user is asked for text."""
         if sender := await self._admit(update, context):
             logger.info("Non-text message of %s not forwarded", sender)
-            await self._say(context.bot, update.effective_chat.id, self.texts["not_text"], sender)
+            await self._say(context.bot, _chat_id(update), self.texts["not_text"], sender)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: its payload goes to Rasa like a typed message; the pressed keyboard is removed."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from nacl.public import PrivateKey, PublicKey
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from integrity.reports import crypto, sealed
@@ -109,8 +110,8 @@ def list_reports(
     summaries = []
     for row in session.execute(query):
         *values, unread_count, last_reply_at = row
-        summary = with_flags(ReportSummary(*values, unread_messages=unread_count or 0, last_reply_at=last_reply_at),
-                              now)
+        summary = with_flags(ReportSummary(**dict(zip(SUMMARY_COLUMNS, values, strict=True)),
+                                           unread_messages=unread_count or 0, last_reply_at=last_reply_at), now)
         if not overdue_only or summary.ack_overdue or summary.feedback_overdue:
             summaries.append(summary)
     return summaries
@@ -231,6 +232,6 @@ def purge_closed(session: Session, older_than_days: int, *, now: datetime | None
     doomed = select(Report.id).where(Report.status == ReportStatus.AFGESLOTEN, Report.closed_at < cutoff)
     session.execute(delete(ReportMessage).where(ReportMessage.report_id.in_(doomed)))
     session.execute(delete(StatusChange).where(StatusChange.report_id.in_(doomed)))
-    deleted = session.execute(delete(Report).where(Report.id.in_(doomed))).rowcount
+    deleted = cast(CursorResult[Any], session.execute(delete(Report).where(Report.id.in_(doomed)))).rowcount
     session.execute(delete(FollowUpAttempt).where(FollowUpAttempt.at <= now - FOLLOW_UP_WINDOW))
     return deleted or 0

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,6 +70,7 @@ def record(target: Target, profile_id: str, event: str, topic: str = "", day: da
 
 def _upsert(session: Session, profile_id: str, event: str, topic: str, day: date) -> None:
     dialect = session.get_bind().dialect.name
+    insert: Callable[..., Any]
     if dialect == "postgresql":
         insert = postgresql.insert
     elif dialect == "sqlite":

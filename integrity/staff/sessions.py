@@ -15,11 +15,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import nacl.exceptions
 import nacl.secret
 from nacl.public import PrivateKey
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from integrity.reports.deadlines import utcnow
@@ -134,8 +135,8 @@ def end(session: Session, loaded: LoadedSession) -> None:
 
 def end_all(session: Session, user_id: int) -> int:
     """Log a user out everywhere (after a password change, deactivation or reset)."""
-    deleted = session.execute(delete(StaffSession).where(StaffSession.user_id == user_id)).rowcount
-    return deleted or 0
+    deleted = cast(CursorResult[Any], session.execute(delete(StaffSession).where(StaffSession.user_id == user_id)))
+    return deleted.rowcount or 0
 
 
 def active_sessions(session: Session, user_id: int, *, now: datetime | None = None) -> list[StaffSession]:

@@ -23,6 +23,7 @@ from actions.report_form import ActionReportFinish, ActionReportIntro, submissio
 from integrity.reports import crypto, db, errors, reporter
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
+from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen RT-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -35,8 +36,8 @@ def started(message_id: str = "9f1c2a", at: float = 1700000000.25) -> list[dict[
 
 
 def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None, who: str = "pseudonym-1") -> Tracker:
-    message = {"text": "Verzenden", "intent": {"name": "out_of_scope"}, "entities": [], "metadata": {}}
-    return Tracker(who, dict(ANSWERS if slots is None else slots), message, events, False, None, {}, "report_form")
+    return make_tracker(text="Verzenden", slots=ANSWERS if slots is None else slots, events=events, sender=who,
+                        latest_action="report_form")
 
 
 @pytest.fixture
