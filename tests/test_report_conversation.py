@@ -81,7 +81,7 @@ def test_anonymous_report_is_stored_encrypted_and_forgotten_by_the_chat(servers:
     code = CODE.search(joined(done))
     assert code, joined(done)
 
-    with factory() as session:
+    with factory.begin() as session:
         summaries = [s for s in casework.list_reports(session) if s.category == "fraude_corruptie"]
         assert summaries and all(s.target_actor == "audit_vlaanderen" for s in summaries)
         details = [casework.read_report(session, s.id, private_key) for s in summaries]
@@ -103,7 +103,7 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     factory, private_key = backoffice
     done = joined(submit_anonymous_fraud_report(servers, sender()))
     code, reference = CODE.search(done).group(), REFERENCE.search(done).group()
-    with factory() as session:
+    with factory.begin() as session:
         report_id = next(s.id for s in casework.list_reports(session) if s.reference == reference)
         casework.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
                                   private_key)
@@ -116,7 +116,7 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     assert "QX-REPLY-7" in joined(view) and "ontvangen" in joined(view)
     added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")
     assert "toegevoegd" in joined(added) and "nog iets toevoegen" in joined(added)
-    with factory() as session:
+    with factory.begin() as session:
         messages = casework.read_report(session, report_id, private_key).messages
     assert any("QX-ADD-9" in m.text for m in messages)
     assert "terugkomen met je code" in joined(servers.say(who, "Nee, bedankt"))
@@ -147,7 +147,7 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
     corrected = servers.say(who, "in september")
     assert "in september" in joined(corrected) and "vorig jaar" not in joined(corrected)
     assert "ontvangstcode" in joined(servers.say(who, "Verzenden"))
-    with factory() as session:
+    with factory.begin() as session:
         contents = [casework.read_report(session, s.id, private_key).content for s in casework.list_reports(session)]
     mine = next(c for c in contents if "KC-77" in c["what_happened"])
     assert mine["contact"] == "melder@example.org" and mine["anonymous"] is False
@@ -156,7 +156,7 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
 
 def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack, backoffice) -> None:
     factory, _ = backoffice
-    with factory() as session:
+    with factory.begin() as session:
         before = len(casework.list_reports(session))
     who = sender()
     offer = servers.say(who, "een collega gebruikt de tankkaart van het werk voor privéritten")
@@ -173,7 +173,7 @@ def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack
     assert "112" in joined(emergency) and "Waar gebeurde het" in joined(emergency)
     cancelled = servers.say(who, "stop")
     assert "geannuleerd" in joined(cancelled)
-    with factory() as session:
+    with factory.begin() as session:
         assert len(casework.list_reports(session)) == before
     assert "CB-56" not in tracker_dump(servers, who)
     after = servers.say(who, "mag ik een fles wijn van een leverancier houden")
@@ -192,7 +192,7 @@ def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, bac
     assert "RS-31" in joined(reply) and "dit jaar" in joined(reply), "answers before the restart are kept"
     done = joined(servers.say(who, "Verzenden"))
     reference = REFERENCE.search(done).group()
-    with factory() as session:
+    with factory.begin() as session:
         report = next(s for s in casework.list_reports(session) if s.reference == reference)
         content = casework.read_report(session, report.id, private_key).content
     assert "RS-31" in content["what_happened"] and content["where"] == "dienst infrastructuur"
