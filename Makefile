@@ -24,6 +24,7 @@ run: envs $(MODEL)
 
 test: envs test-deps $(MODEL)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --fail-on-warnings
 	$(VENV)/bin/pytest -q
 

@@ -32,11 +32,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.deps import Tokens, UserError
 from backoffice.routes import api_router
-from backoffice.routes.chat import ChatService
 from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
 from bot.ratelimit import RateLimiter
-from integrity.reports import crypto, db, retention, service
+from bot.webchat import ChatService, ChatSettings
+from integrity.reports import crypto, db, errors, retention
 
 HERE = Path(__file__).parent
 log = logging.getLogger("backoffice")
@@ -64,7 +64,7 @@ ERROR_TEXTS: dict[int, tuple[str, str]] = {
                                    "opnieuw."),
 }
 # Exceptions whose message is written for operators and never contains user input.
-SAFE_MESSAGE_TYPES = (crypto.KeyFileError, crypto.DecryptionError, service.ReportBusy, service.ReportNotFound)
+SAFE_MESSAGE_TYPES = (crypto.KeyFileError, crypto.DecryptionError, errors.ReportBusy, errors.ReportNotFound)
 
 ROLE_LABELS = {"admin": "beheerder", "coordinator": "coördinator", "handler": "behandelaar"}
 
@@ -179,7 +179,7 @@ class ErrorPageMiddleware:
 def log_unhandled(scope: Scope, exc: BaseException) -> None:
     kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
     message = f": {exc}" if isinstance(exc, SAFE_MESSAGE_TYPES) else " (message not logged: it may quote user input)"
-    causes = []
+    causes: list[str] = []
     cause = exc.__cause__ or exc.__context__
     while cause is not None and len(causes) < 5:
         causes.append(f"{type(cause).__module__}.{type(cause).__qualname__}")
@@ -205,7 +205,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     sessions = db.make_sessionmaker(engine)
     days = retention.retention_days()
-    chat = ChatService.from_settings(settings)
+    chat = ChatService.from_settings(ChatSettings(
+        settings.rasa_url, settings.rasa_timeout, settings.key_dir, settings.profile, settings.chat_session_limit,
+        settings.chat_ip_limit, settings.chat_window))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -32,7 +32,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.settings import Settings
-from integrity.reports import db
 
 CLOCK_SKEW = 60  # seconds a token may come from the future (several workers, clock adjustments)
 MAX_FORM_FIELDS = 10
@@ -68,9 +67,12 @@ def get_templates(request: Request) -> Jinja2Templates:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A short session per request (SQLite takes its write lock at BEGIN). The report service commits its own work."""
+    """A short session per request (SQLite takes its write lock at BEGIN), closed without committing.
+
+    Each route commits its use case itself with `integrity.reports.db.transaction`, before it answers.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
-    with db.session_scope(factory) as session:
+    with factory() as session:
         yield session
 
 
@@ -231,13 +233,17 @@ async def read_form(request: Request, settings: SettingsDep) -> dict[str, str]:
     return form
 
 
+def from_other_site(request: Request) -> bool:
+    """The browser says the request comes from another site (Sec-Fetch-Site; old browsers send nothing)."""
+    return request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site")
+
+
 def csrf_checked_form(form_name: str) -> Callable[..., Coroutine[Any, Any, dict[str, str]]]:
     """A dependency returning the form of `form_name` after checking its origin and CSRF token (else 400)."""
 
     async def dependency(request: Request, tokens: TokensDep,
                          form: Annotated[dict[str, str], Depends(read_form)]) -> dict[str, str]:
-        fetch_site = request.headers.get("sec-fetch-site", "").lower()
-        if fetch_site in ("cross-site", "same-site"):
+        if from_other_site(request):
             raise UserError(400, FORM_EXPIRED, log_reason=f"{form_name} form posted from another site")
         try:
             tokens.check_csrf(form.get("csrf", ""), form_name)

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from integrity.reports import crypto, db
+from integrity.reports import crypto
+from integrity.settings import TIMEZONE, DomainSettings
 
 SECRET_FILE = "backoffice.secret"
 SECRET_BYTES = 32
@@ -61,7 +62,7 @@ class Settings:
     report_token_ttl: int = 15 * 60  # seconds a successful code entry allows adding messages
     csrf_ttl: int = 60 * 60  # seconds a form stays valid
     max_form_bytes: int = 128 * 1024  # a 5000-character message, percent-encoded, fits easily
-    timezone: str = "Europe/Brussels"  # for the dates shown to the reporter
+    timezone: str = TIMEZONE.key  # for the dates shown to the reporter and the statistics
     purge: bool = True  # run the daily retention purge (integrity.reports.retention) while the app runs
     rasa_url: str = "http://127.0.0.1:5005"  # web chat: Rasa server with the REST channel
     profile: str | None = None  # web chat: organisation profile sent as message metadata
@@ -75,7 +76,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        key_dir = Path(env.get("INTEGRITY_KEY_DIR") or crypto.DEFAULT_KEY_DIR)
+        domain = DomainSettings.from_env(env)
+        key_dir = domain.key_dir
         configured = env.get("BACKOFFICE_SECRET", "")
         if configured:
             if len(configured) < MIN_SECRET_CHARS:
@@ -84,5 +86,5 @@ class Settings:
             secret = configured.encode("utf-8")
         else:
             secret = load_or_create_secret(key_dir / SECRET_FILE)
-        return cls(database_url=env.get("DATABASE_URL") or db.DEFAULT_DATABASE_URL, key_dir=key_dir, secret=secret,
-                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=env.get("INTEGRITY_PROFILE") or None)
+        return cls(database_url=domain.database_url, key_dir=key_dir, secret=secret,
+                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key)

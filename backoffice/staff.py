@@ -19,7 +19,8 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from nacl.public import PrivateKey
 
-from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, read_form
+from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, from_other_site, read_form
+from integrity.reports.db import transaction
 from integrity.staff import sessions
 from integrity.staff.models import Role
 from integrity.staff.sessions import LoadedSession
@@ -55,7 +56,8 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 
 def optional_staff(request: Request, db: SessionDep) -> LoadedSession | None:
-    return sessions.load(db, request.cookies.get(COOKIE))
+    with transaction(db):  # drops an expired session, or extends a live one
+        return sessions.load(db, request.cookies.get(COOKIE))
 
 
 def _refuse(request: Request) -> Exception:
@@ -90,8 +92,7 @@ CaseWorkerDep = Annotated[LoadedSession, Depends(require_role(Role.COORDINATOR, 
 
 
 def check_origin(request: Request, form_name: str) -> None:
-    fetch_site = request.headers.get("sec-fetch-site", "").lower()
-    if fetch_site in ("cross-site", "same-site"):
+    if from_other_site(request):
         raise UserError(400, FORM_EXPIRED, log_reason=f"{form_name} form posted from another site")
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from backoffice.app import create_app
 from backoffice.settings import Settings
 from benchmarks.measure import percentile
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, deadlines
 from integrity.reports.cli import upgrade
 from integrity.reports.models import ActorRole, Author, Report, ReportMessage, ReportStatus, StatusChange
 from integrity.staff import accounts
@@ -54,7 +54,7 @@ def _blob(size: int) -> bytes:
 def fill(session: Session, staff_ids: list[int], reports: int = REPORTS, seed: int = 5) -> None:
     """Insert `reports` reports with their first status change and some messages, in a few bulk statements."""
     rng = random.Random(seed)
-    now = service.utcnow()
+    now = deadlines.utcnow()
     rows, changes, messages = [], [], []
     for number in range(reports):
         created = now - timedelta(days=rng.uniform(0, 730))
@@ -74,8 +74,8 @@ def fill(session: Session, staff_ids: list[int], reports: int = REPORTS, seed: i
         rows.append({
             "id": report_id, "reference": f"M-{created.year}-B{number:05d}", "profile_id": PROFILE,
             "category": rng.choice(CATEGORIES), "target_actor": rng.choice(ACTORS), "status": status,
-            "created_at": created, "acknowledged_at": acknowledged, "ack_due": service.ack_due_for(created),
-            "feedback_due": service.feedback_due_for(created, acknowledged), "closed_at": closed,
+            "created_at": created, "acknowledged_at": acknowledged, "ack_due": deadlines.ack_due_for(created),
+            "feedback_due": deadlines.feedback_due_for(created, acknowledged), "closed_at": closed,
             "close_reason_sealed": _blob(80) if closed else None, "receipt_hash": secrets.token_hex(32),
             "content_sealed": _blob(900), "content_for_reporter": _blob(890), "reporter_key_sealed": _blob(80),
             "assignee_id": rng.choice(staff_ids) if rng.random() < 0.3 else None,

@@ -12,7 +12,7 @@ from unittest import mock
 
 from benchmarks.measure import percentile
 from devtools.postgres import temporary_postgres
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db, schemas, submission
 from integrity.reports.cli import upgrade
 
 PASSPHRASE = "benchmark passphrase"
@@ -31,13 +31,12 @@ def submit_concurrently(url: str, public_key, reports: int, threads: int) -> dic
     engine = db.make_engine(url)
     upgrade(engine)
     sessions = db.make_sessionmaker(engine)
-    draft = service.ReportDraft(category="fraude_corruptie", what_happened="Benchmark: facturen zonder offerte.",
+    draft = schemas.ReportDraft(category="fraude_corruptie", what_happened="Benchmark: facturen zonder offerte.",
                                 profile_id="vlaamse-overheid", channel="web", preferred_route="audit_vlaanderen")
 
     def submit(_: int) -> float:
         start = time.perf_counter()
-        with sessions() as session:
-            service.submit_report(session, draft, public_key)
+        db.run(sessions, lambda session: submission.submit_report(session, draft, public_key))
         return (time.perf_counter() - start) * 1000
 
     start = time.perf_counter()
@@ -45,7 +44,7 @@ def submit_concurrently(url: str, public_key, reports: int, threads: int) -> dic
         latencies = list(pool.map(submit, range(reports)))
     elapsed = time.perf_counter() - start
     with sessions() as session:
-        stored = len(service.list_reports(session))
+        stored = len(casework.list_reports(session))
     engine.dispose()
     return {"reports": reports, "stored": stored, "seconds": elapsed, "per_second": reports / elapsed,
             "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95)}

@@ -26,7 +26,8 @@ import httpx
 from devtools.stack import Stack, StackError, prepare_reports, running_stack
 from integrity.errors import DataFileError
 from integrity.jsonlines import json_lines
-from integrity.profiles import DEFAULT_PROFILE, available_profiles
+from integrity.profiles import available_profiles
+from integrity.settings import DEFAULT_PROFILE
 
 logger = logging.getLogger("bin/converse")
 TIMEOUT = 120.0

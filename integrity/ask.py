@@ -18,8 +18,9 @@ from typing import IO, Any
 
 from integrity.errors import DataFileError
 from integrity.jsonlines import json_lines
-from integrity.profiles import DEFAULT_PROFILE, Profile, available_profiles, get_profile
+from integrity.profiles import Profile, available_profiles, get_profile
 from integrity.routing import decide
+from integrity.settings import DEFAULT_PROFILE
 
 logger = logging.getLogger("bin/ask")
 Parser = Callable[[str], Awaitable[dict[str, Any]]]

@@ -10,9 +10,8 @@ from __future__ import annotations
 from integrity.content import Content, Route
 from integrity.dialogue_state import DialogueState
 from integrity.followups import earlier_stages, followup_text, stage_name
+from integrity.messages import BotMessage, Button
 from integrity.replies import (
-    BotMessage,
-    Button,
     Decision,
     Texts,
     actor_message,

@@ -5,7 +5,6 @@ Adding an organisation means adding `integrity/profiles/<id>.yml`; nothing in Py
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 
 from integrity.content import CONTACT_FIELDS, Content, default_content, followup_texts
 from integrity.errors import DataFileError
+from integrity.settings import DEFAULT_PROFILE, DomainSettings
 from integrity.situation import fact_names
 from integrity.yamlfile import load_mapping, require
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
-DEFAULT_PROFILE = "vlaamse-overheid"
 ACTOR_IDS = (
     "vertrouwenspersoon", "preventieadviseur_psychosociaal", "spreekbuis", "audit_vlaanderen",
     "vlaamse_ombudsdienst", "leidinggevende", "contactpersoon_integriteit", "coordinator_integriteitszorg",
@@ -237,7 +236,7 @@ def available_profiles(directory: Path = PROFILES_DIR) -> list[str]:
 @cache
 def get_profile(profile_id: str | None = None, directory: Path = PROFILES_DIR) -> Profile:
     """Load (once) the named profile, or the default from INTEGRITY_PROFILE / vlaamse-overheid."""
-    profile_id = profile_id or os.environ.get("INTEGRITY_PROFILE") or DEFAULT_PROFILE
+    profile_id = profile_id or DomainSettings.from_env().profile or DEFAULT_PROFILE
     path = directory / f"{profile_id}.yml"
     if not path.is_file():
         known = ", ".join(available_profiles(directory)) or "none"

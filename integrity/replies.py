@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from integrity.content import Content
 from integrity.dialogue_state import DialogueState
+from integrity.messages import BotMessage, Button
 from integrity.profiles import Actor, Profile
 from integrity.textnorm import normalise
 
@@ -15,18 +16,6 @@ MAX_OTHER_ACTORS = 2
 _PERMISSION = re.compile(r"\b(mag|mogen)\s+(ik|je|we|wij|men|dat|dit|het|da|een)\b|"
                          r"\b(is|zijn)\s+(dat|dit|het|da)\s+(wel\s+)?(toegelaten|toegestaan|ok|oke|okay|in orde)\b|"
                          r"\bmag\s+dat\b|\bis\s+dat\s+erg\b")
-
-
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class BotMessage:
-    text: str
-    buttons: tuple[Button, ...] = ()
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The report conversation as plain logic: questions, answers that mean a button, checks and the summary.
 
-The Rasa form (actions/reporting.py) only glues this to slots; the texts are in content/reporting.yml.
+The Rasa forms (actions/report_form.py, followup_form.py) only glue this to slots; texts: content/reporting.yml.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from typing import Any
 
 from integrity.content import CONTENT_DIR, Content, default_content
 from integrity.errors import DataFileError
+from integrity.messages import Button
 from integrity.profiles import Actor, Profile
-from integrity.routing import Button, normalise
+from integrity.report_fields import SLOT_LIMITS
+from integrity.textnorm import normalise
 from integrity.yamlfile import load_mapping
 
 # Order in which the form asks; report_contact only when not anonymous, report_edit only while correcting.
 FIELDS = ("report_category", "report_what", "report_when", "report_where", "report_people", "report_evidence",
           "report_anonymous", "report_contact", "report_route")
 OPTIONAL = ("report_people", "report_evidence")
+STATUS_USES = ("chat", "title", "explanation", "staff")  # where a report status is named (reporting.yml)
 REPORTABLE_KINDS = ("psychosocial", "violation", "advice", "reporting")
 NOT_REPORTABLE = ("integriteitsbeleid", "melden")
-LIMITS = {"report_what": 5000, "report_when": 500, "report_where": 500, "report_people": 2000,
-          "report_evidence": 5000, "report_contact": 500}
 _CONTACT = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}|\+?[0-9][0-9 ./-]{7,}[0-9]", re.IGNORECASE)
 
 
@@ -55,6 +56,11 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w@+ -]", " ", normalise(text))).strip()
 
 
+def status_labels(use: str) -> dict[str, str]:
+    """Report status value -> its Dutch name for `use` (one of STATUS_USES)."""
+    return {status: uses[use] for status, uses in report_texts()["statuses"].items()}
+
+
 @lru_cache(maxsize=1)
 def report_texts(path: Path = CONTENT_DIR / "reporting.yml") -> ReportTexts:
     data = load_mapping(path)
@@ -66,6 +72,10 @@ def report_texts(path: Path = CONTENT_DIR / "reporting.yml") -> ReportTexts:
     for field in (*FIELDS, "report_confirm", "report_edit"):
         if field not in data["questions"]:
             raise DataFileError(str(path), f"questions.{field}", "is missing")
+    for status, uses in data["statuses"].items():
+        for use in STATUS_USES:
+            if not isinstance(uses, dict) or not isinstance(uses.get(use), str):
+                raise DataFileError(str(path), f"statuses.{status}.{use}", "is missing")
     if not isinstance(data["intro_lines"], list) or not all(isinstance(line, str) for line in data["intro_lines"]):
         raise DataFileError(str(path), "intro_lines", "must be a list of texts")
     texts = ReportTexts(data)
@@ -222,7 +232,7 @@ def interpret(field: str, text: str, *, profile: Profile, category: str | None, 
             return Answer(error=errors["contact"])
     if not value:
         return Answer(error=errors["empty"])
-    limit = LIMITS.get(field, 5000)
+    limit = SLOT_LIMITS.get(field, 5000)
     if len(value) > limit:
         return Answer(error=errors["too_long"].format(length=len(value), limit=limit))
     return Answer(value=value)

@@ -14,10 +14,9 @@ from integrity import dialogue
 from integrity.actor_mentions import profile_matcher
 from integrity.content import Content, Route, default_content
 from integrity.dialogue_state import DialogueState
+from integrity.messages import BotMessage, Button
 from integrity.profiles import Profile
 from integrity.replies import (
-    BotMessage,
-    Button,
     Decision,
     Texts,
     actor_message,
@@ -25,10 +24,11 @@ from integrity.replies import (
     more_button,
     report_offer,
 )
+from integrity.report_flow import report_texts
 from integrity.situation import facts_in
 from integrity.textnorm import normalise
 
-__all__ = ["BotMessage", "Button", "Decision", "answer_text", "decide", "mentioned_actor", "normalise"]
+__all__ = ["Decision", "answer_text", "decide", "mentioned_actor"]
 
 FALLBACK_INTENT = "nlu_fallback"
 NO_ACTOR_KINDS = ("smalltalk", "out_of_scope")
@@ -169,9 +169,7 @@ def _actor_info_decision(route: Route, confidence: float, texts: Texts, parse: d
 
 
 def _report_flow_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:
-    """The first thing the report (or follow-up) form says; the form itself runs in actions/reporting.py."""
-    from integrity.report_flow import report_texts  # report_flow builds on this module
-
+    """The first thing the report (or follow-up) form says; the forms themselves run in actions/."""
     flow = report_texts()
     first = flow["intro"].strip() if route.name == "report_start" else flow["followup"]["ask_code"]
     return Decision(route.name, route.topic, texts.profile.report_recipients, confidence, (BotMessage(first),),
@@ -228,8 +226,8 @@ def _fallback_decision(parse: dict[str, Any], texts: Texts, state: DialogueState
     buttons.append(Button(texts.message("button_none"), "/mens_spreken"))
     actors = texts.profile.fallback
     person = f"{texts.message('fallback_person')}\n{actor_message(actors, texts, others=False).text}"
-    messages = (BotMessage(texts.message("fallback_intro"), tuple(buttons)), BotMessage(person))
-    return Decision(top.name, top.topic, actors, confidence, messages, fallback=True, state=state.asking(None))
+    replies = (BotMessage(texts.message("fallback_intro"), tuple(buttons)), BotMessage(person))
+    return Decision(top.name, top.topic, actors, confidence, replies, fallback=True, state=state.asking(None))
 
 
 def _answer_decision(route: Route, confidence: float, texts: Texts, state: DialogueState) -> Decision:

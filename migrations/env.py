@@ -12,8 +12,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Engine
 
-from integrity.reports import db
-from integrity.reports.models import Base, UTCDateTime
+from integrity.orm import Base, UTCDateTime
+from integrity.reports import db  # imports both model modules: every table is in Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

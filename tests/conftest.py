@@ -14,6 +14,7 @@ from sqlalchemy.pool import StaticPool
 from devtools.stack import MODEL, RASA, REPO, Stack, StackError, prepare_reports, rasa_env, running_stack
 
 __all__ = ["REPO", "Stack", "rasa_env", "require_model"]
+pytest_plugins = ["tests.plugins.report_store"]
 API_TOKEN = "test-token-" + os.urandom(8).hex()
 PASSPHRASE = "conversation tests passphrase"
 

@@ -7,19 +7,13 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.routing import ActionRoute
+from actions.answer import ActionRoute
+from tests.trackers import make_tracker
 
 
 def tracker(intent: str, *, text: str = "", slots: dict[str, Any] | None = None,
             metadata: dict[str, Any] | None = None, entities: list[dict[str, Any]] | None = None) -> Tracker:
-    message = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "intent_ranking": [{"name": intent, "confidence": 0.9}],
-        "entities": entities or [],
-        "metadata": metadata or {},
-    }
-    return Tracker("test-sender", slots or {}, message, [], False, None, {}, "action_listen")
+    return make_tracker(text=text, intent=intent, slots=slots, metadata=metadata, entities=entities)
 
 
 async def run(t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -78,7 +72,8 @@ async def test_unknown_profile_falls_back_to_default_and_logs_in_english(caplog)
     messages, events = await run(tracker("geschenken", metadata={"profile": "bestaat-niet"}))
     assert slots(events)["profile"] == "vlaamse-overheid"
     assert "Cannot load organisation profile" in caplog.text
-    assert messages
+    default, _ = await run(tracker("geschenken"))
+    assert messages == default  # the default organisation's answer, contact data and all
 
 
 async def test_action_logs_no_message_text(caplog) -> None:

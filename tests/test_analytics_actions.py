@@ -19,13 +19,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import reporting
-from actions.reporting import ActionReportFinish, ActionReportIntro, ValidateFollowupForm
-from actions.routing import ActionRoute
-from integrity.reports import crypto, db, service
+from actions import forms
+from actions.answer import ActionRoute
+from actions.followup_form import ValidateFollowupForm
+from actions.report_form import ActionReportFinish, ActionReportIntro
+from integrity.reports import casework, crypto, db
 from integrity.reports.cli import upgrade
 from integrity.staff import analytics
 from integrity.staff.models import ConversationCount
+from tests.trackers import make_tracker
 
 SENTENCE = "Mijn teamleider Griet Vandersteen vraagt steeds cadeaubonnen van leverancier Zwaluwstaart"
 SENDER = "telegram:5550123987"
@@ -47,15 +49,13 @@ def sessions(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Se
     """The actions' counters and reports go to the temporary database."""
     factory = db.make_sessionmaker(engine)
     monkeypatch.setattr(analytics, "recorder", analytics.Recorder(lambda: factory))
-    monkeypatch.setattr(reporting, "sessions", lambda: factory)
+    monkeypatch.setattr(forms, "sessions", lambda: factory)
     return factory
 
 
 def tracker(intent: str, text: str = SENTENCE, *, slots: dict[str, Any] | None = None,
             ranking: list[dict[str, Any]] | None = None) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-               "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}], "entities": [], "metadata": {}}
-    return Tracker(SENDER, slots or {}, message, [], False, None, {}, "action_listen")
+    return make_tracker(text=text, intent=intent, ranking=ranking, slots=slots, sender=SENDER)
 
 
 async def route(t: Tracker) -> list[dict[str, Any]]:
@@ -66,7 +66,7 @@ async def route(t: Tracker) -> list[dict[str, Any]]:
 
 def counts(sessions: sessionmaker[Session]) -> dict[tuple[str, str, str], int]:
     assert analytics.recorder.flush(), "the background writer did not finish"
-    with sessions() as session:
+    with sessions.begin() as session:
         return {(r.profile_id, r.event, r.topic): r.count for r in session.scalars(select(ConversationCount))}
 
 
@@ -119,8 +119,8 @@ async def test_report_actions_count_started_submitted_and_followup(sessions: ses
     dispatcher = CollectingDispatcher()
     await ActionReportFinish().run(dispatcher, tracker("out_of_scope", "Verzenden", slots=slots), {})
     assert "ontvangstcode" in dispatcher.messages[0]["text"].lower()
-    with sessions() as session:
-        [summary] = service.list_reports(session)
+    with sessions.begin() as session:
+        [summary] = casework.list_reports(session)
     code = next(word for word in dispatcher.messages[0]["text"].split("\n") if sum(c.isdigit() for c in word) >= 16)
     digits = "".join(c for c in code if c.isdigit())[:16]
     result = await ValidateFollowupForm().validate_followup_code(digits, CollectingDispatcher(),

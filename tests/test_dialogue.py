@@ -1,7 +1,7 @@
 """The conversation layer without Rasa: state, situation facts, escalation, follow-ups, emergencies, budgets.
 
 Each test plays turns through `integrity.routing.decide` with parse results as the NLU would give them and
-carries the state from turn to turn, the way actions/routing.py does with the `dialogue` slot.
+carries the state from turn to turn, the way actions/answer.py does with the `dialogue` slot.
 """
 
 from __future__ import annotations

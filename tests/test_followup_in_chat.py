@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from devtools.stack import Stack, StackError, running_stack
 from integrity.report_flow import report_texts
-from integrity.reports import crypto, db, receipts, service
+from integrity.reports import casework, crypto, db, receipts
 from integrity.reports.models import Author, FollowUpAttempt
 from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore, require_model
 from tests.scale.conftest import Pair, pair, redis  # noqa: F401  (fixtures: two Rasa servers on one Redis)
@@ -110,8 +110,8 @@ def test_follow_up_right_after_the_report_takes_two_additions(servers: Stack, st
 def additions_of(factory: Any, reference: str) -> list[tuple[Author, str]]:
     private_key = crypto.load_private_key(PASSPHRASE)
     with factory() as session:
-        report_id = next(s.id for s in service.list_reports(session) if s.reference == reference)
-        return [(m.author, m.text) for m in service.read_report(session, report_id, private_key,
+        report_id = next(s.id for s in casework.list_reports(session) if s.reference == reference)
+        return [(m.author, m.text) for m in casework.read_report(session, report_id, private_key,
                                                                 mark_read=False).messages]
 
 

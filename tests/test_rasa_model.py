@@ -10,7 +10,7 @@ import pytest
 
 from devtools.stack import MODEL, RASA, REPO, rasa_env
 from integrity.content import default_content
-from integrity.routing import normalise
+from integrity.textnorm import normalise
 from tests.conftest import require_model
 
 pytestmark = pytest.mark.rasa

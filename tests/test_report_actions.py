@@ -12,17 +12,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import OperationalError
 
-from actions import reporting, safety
-from actions.reporting import (
-    ActionAskFollowupAddition,
-    ActionFollowupFinish,
-    ActionReportFinish,
-    ActionReportIntro,
-    ValidateFollowupForm,
-    ValidateReportForm,
-)
+from actions import answer, followup_form, forms, report_form, safety
+from actions.followup_form import ActionAskFollowupAddition, ActionFollowupFinish, ValidateFollowupForm
+from actions.report_form import ActionReportFinish, ActionReportIntro, ValidateReportForm
 from devtools.stack import REPO
-from integrity.reports import service
+from integrity.reports import errors
+from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen KX-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -30,9 +25,8 @@ ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen
 
 
 def tracker(slots: dict[str, Any]) -> Tracker:
-    message = {"text": "Verzenden", "intent": {"name": "out_of_scope", "confidence": 0.5}, "entities": [],
-               "metadata": {}}
-    return Tracker("pseudonymous-sender", slots, message, [], False, None, {}, "report_form")
+    return make_tracker(text="Verzenden", confidence=0.5, slots=slots, sender="pseudonymous-sender",
+                        latest_action="report_form")
 
 
 async def finish(slots: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -47,8 +41,8 @@ async def test_database_down_confirms_nothing_and_keeps_every_answer(monkeypatch
         def __call__(self) -> Any:
             raise OperationalError("connect", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(reporting, "sessions", lambda: BrokenSessions())
-    monkeypatch.setattr(reporting.crypto, "load_public_key", lambda: b"\x00" * 32)
+    monkeypatch.setattr(forms, "sessions", lambda: BrokenSessions())
+    monkeypatch.setattr(report_form.crypto, "load_public_key", lambda: b"\x00" * 32)
     messages, events = await finish(ANSWERS)
     assert "NIET verzonden" in messages[0]["text"] and "ontvangstcode" not in messages[0]["text"]
     assert {"event": "slot", "timestamp": None, "name": "report_confirm", "value": None} in events
@@ -62,16 +56,16 @@ async def test_database_down_confirms_nothing_and_keeps_every_answer(monkeypatch
 async def test_missing_keys_are_reported_to_the_operator_in_english(monkeypatch: pytest.MonkeyPatch,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     def no_keys() -> bytes:
-        raise reporting.crypto.KeyFileError("no key file in var/keys")
+        raise report_form.crypto.KeyFileError("no key file in var/keys")
 
-    monkeypatch.setattr(reporting.crypto, "load_public_key", no_keys)
+    monkeypatch.setattr(report_form.crypto, "load_public_key", no_keys)
     messages, _ = await finish(ANSWERS)
     assert "nog niet ingesteld" in messages[0]["text"]
     assert "Reports are not set up" in caplog.text
 
 
 async def test_cancel_stores_nothing_and_forgets_the_conversation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reporting, "sessions", lambda: pytest.fail("nothing may be stored"))
+    monkeypatch.setattr(forms, "sessions", lambda: pytest.fail("nothing may be stored"))
     messages, events = await finish({**ANSWERS, "report_cancelled": True})
     assert "geannuleerd" in messages[0]["text"]
     marker = events.index({"event": "slot", "timestamp": None, "name": "redact_conversation", "value": True})
@@ -108,8 +102,8 @@ def recorded_additions(monkeypatch: pytest.MonkeyPatch, error: Exception | None 
         if error is not None:
             raise error
 
-    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "add_reporter_message", add)
+    monkeypatch.setattr(forms, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(followup_form.reporter, "add_reporter_message", add)
     return calls
 
 
@@ -118,6 +112,12 @@ class _NoSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def rollback(self) -> None:
         return None
 
 
@@ -147,7 +147,7 @@ async def test_a_command_is_not_stored_as_an_addition(monkeypatch: pytest.Monkey
 
 async def test_an_accepted_code_that_no_longer_opens_the_report_is_told_not_raised(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    recorded_additions(monkeypatch, service.UnknownReceipt("Unknown or malformed receipt code"))
+    recorded_additions(monkeypatch, errors.UnknownReceipt("Unknown or malformed receipt code"))
     messages, result = await validate_addition(SECRET_TEXT, {"followup_code": SECRET_CODE})
     assert "NIET toegevoegd" in messages[0]["text"]
     assert result == {"followup_code": None, "followup_addition": None}, "asks the code again"
@@ -162,10 +162,10 @@ async def test_a_missing_code_is_not_sent_to_the_store(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(("error", "expected", "ends"), [
-    (service.ReportClosed("closed"), "afgesloten", True),
-    (service.ReportBusy("busy"), "over een minuut", False),
-    (service.ReportNotFound("gone"), "bestaat niet", True),
-    (service.WrongReporterKey("wrong key"), "niet (meer) geldig", True),
+    (errors.ReportClosed("closed"), "afgesloten", True),
+    (errors.ReportBusy("busy"), "over een minuut", False),
+    (errors.ReportNotFound("gone"), "bestaat niet", True),
+    (errors.WrongReporterKey("wrong key"), "niet (meer) geldig", True),
 ])
 async def test_other_report_errors_get_their_dutch_message(monkeypatch: pytest.MonkeyPatch, error: Exception,
                                                            expected: str, ends: bool) -> None:
@@ -220,8 +220,8 @@ async def test_a_failing_action_logs_its_name_and_error_class_but_nothing_the_us
     def explode(session: Any, code: str, text: str, **_: Any) -> None:
         raise Leaky(f"could not store {text!r} for {code}")
 
-    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "add_reporter_message", explode)
+    monkeypatch.setattr(forms, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(followup_form.reporter, "add_reporter_message", explode)
     caplog.set_level(logging.DEBUG)
     slots = {"followup_code": SECRET_CODE, "followup_addition": SECRET_TEXT, "report_what": "ZZ-SLOT-3"}
     track = followup_tracker(SECRET_TEXT, slots, [{"event": "user", "text": SECRET_TEXT},
@@ -265,11 +265,11 @@ async def test_a_guarded_action_drops_its_half_reply_and_may_return_fallback_eve
 
 async def test_a_failing_report_finish_keeps_every_answer_and_goes_back_to_the_summary(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(reporting.crypto, "load_public_key", lambda: b"\x00" * 32)
+    monkeypatch.setattr(report_form.crypto, "load_public_key", lambda: b"\x00" * 32)
     def broken_draft(**fields: Any) -> Any:
         raise Leaky(fields["what_happened"])
 
-    monkeypatch.setattr(reporting.service, "ReportDraft", broken_draft)
+    monkeypatch.setattr(report_form.schemas, "ReportDraft", broken_draft)
     messages, events = await finish(ANSWERS)
     assert [m["text"] for m in messages] == [safety.apology()]
     assert any(e["event"] == "followup" and e["name"] == "report_form" for e in events)
@@ -278,11 +278,10 @@ async def test_a_failing_report_finish_keeps_every_answer_and_goes_back_to_the_s
 
 
 def test_every_action_is_guarded() -> None:
-    from actions import routing
-
-    actions = [cls for module in (reporting, routing) for _, cls in inspect.getmembers(module, inspect.isclass)
+    actions = [cls for module in (report_form, followup_form, answer)
+               for _, cls in inspect.getmembers(module, inspect.isclass)
                if issubclass(cls, Action) and cls.__module__ == module.__name__]
-    assert ValidateReportForm in actions and routing.ActionRoute in actions and len(actions) >= 11
+    assert ValidateReportForm in actions and answer.ActionRoute in actions and len(actions) >= 20
     for cls in actions:
         assert getattr(cls.run, safety.GUARDED, False), f"{cls.__name__}.run is not guarded"
 
@@ -293,8 +292,8 @@ async def test_a_code_check_that_fails_leaves_no_unchecked_code_in_its_slot(monk
     def database_down(session: Any, code: str, throttle_key: str, **_: Any) -> Any:
         raise OperationalError("SELECT", {"code": code}, Exception("connection refused"))
 
-    monkeypatch.setattr(reporting, "sessions", lambda: lambda: _NoSession())
-    monkeypatch.setattr(reporting.service, "follow_up", database_down)
+    monkeypatch.setattr(forms, "sessions", lambda: lambda: _NoSession())
+    monkeypatch.setattr(followup_form.reporter, "follow_up", database_down)
     track = followup_tracker(SECRET_CODE, {"followup_code": SECRET_CODE}, [
         {"event": "user", "text": SECRET_CODE}, {"event": "slot", "name": "followup_code", "value": SECRET_CODE}],
         requested="followup_code")
@@ -321,3 +320,11 @@ def test_an_ordinary_form_answer_gets_no_emergency_numbers() -> None:
     ValidateReportForm().check("report_what", "hij vervalst al maanden facturen", dispatcher,
                                tracker({"report_category": "fraude_corruptie"}))
     assert dispatcher.messages == []
+
+
+def test_every_question_of_the_report_form_has_its_ask_action_and_its_validator() -> None:
+    slots = (*report_form.FIELDS, "report_confirm", "report_edit")
+    asked = {cls().name() for _, cls in inspect.getmembers(report_form, inspect.isclass)
+             if issubclass(cls, report_form.AskReportQuestion) and cls is not report_form.AskReportQuestion}
+    assert asked == {f"action_ask_{slot}" for slot in slots}
+    assert all(callable(getattr(ValidateReportForm, f"validate_{slot}", None)) for slot in slots)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devtools.stack import Stack
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db
 from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore
 
 pytestmark = pytest.mark.rasa
@@ -81,10 +81,10 @@ def test_anonymous_report_is_stored_encrypted_and_forgotten_by_the_chat(servers:
     code = CODE.search(joined(done))
     assert code, joined(done)
 
-    with factory() as session:
-        summaries = [s for s in service.list_reports(session) if s.category == "fraude_corruptie"]
+    with factory.begin() as session:
+        summaries = [s for s in casework.list_reports(session) if s.category == "fraude_corruptie"]
         assert summaries and all(s.target_actor == "audit_vlaanderen" for s in summaries)
-        details = [service.read_report(session, s.id, private_key) for s in summaries]
+        details = [casework.read_report(session, s.id, private_key) for s in summaries]
     contents = [d.content for d in details]
     mine = next(c for c in contents if "ZX-STORY-81" in c["what_happened"])
     assert mine["what_happened"] == STORY and mine["anonymous"] is True and mine["contact"] is None
@@ -103,9 +103,9 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     factory, private_key = backoffice
     done = joined(submit_anonymous_fraud_report(servers, sender()))
     code, reference = CODE.search(done).group(), REFERENCE.search(done).group()
-    with factory() as session:
-        report_id = next(s.id for s in service.list_reports(session) if s.reference == reference)
-        service.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
+    with factory.begin() as session:
+        report_id = next(s.id for s in casework.list_reports(session) if s.reference == reference)
+        casework.reply_to_reporter(session, report_id, "Dank je. Over welke periode gaat het? QX-REPLY-7",
                                   private_key)
     who = sender()
     assert "ontvangstcode" in joined(servers.say(who, "ik wil mijn melding opvolgen"))
@@ -116,8 +116,8 @@ def test_follow_up_in_the_chat_shows_the_reply_and_takes_an_addition(servers: St
     assert "QX-REPLY-7" in joined(view) and "ontvangen" in joined(view)
     added = servers.say(who, "Het gaat om de periode van januari tot maart. QX-ADD-9")
     assert "toegevoegd" in joined(added) and "nog iets toevoegen" in joined(added)
-    with factory() as session:
-        messages = service.read_report(session, report_id, private_key).messages
+    with factory.begin() as session:
+        messages = casework.read_report(session, report_id, private_key).messages
     assert any("QX-ADD-9" in m.text for m in messages)
     assert "terugkomen met je code" in joined(servers.say(who, "Nee, bedankt"))
     stored = tracker_dump(servers, who)
@@ -147,8 +147,8 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
     corrected = servers.say(who, "in september")
     assert "in september" in joined(corrected) and "vorig jaar" not in joined(corrected)
     assert "ontvangstcode" in joined(servers.say(who, "Verzenden"))
-    with factory() as session:
-        contents = [service.read_report(session, s.id, private_key).content for s in service.list_reports(session)]
+    with factory.begin() as session:
+        contents = [casework.read_report(session, s.id, private_key).content for s in casework.list_reports(session)]
     mine = next(c for c in contents if "KC-77" in c["what_happened"])
     assert mine["contact"] == "melder@example.org" and mine["anonymous"] is False
     assert mine["when"] == "in september" and mine["preferred_route"] == "contactpersoon_integriteit"
@@ -156,8 +156,8 @@ def test_report_with_contact_and_a_correction(servers: Stack, backoffice) -> Non
 
 def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack, backoffice) -> None:
     factory, _ = backoffice
-    with factory() as session:
-        before = len(service.list_reports(session))
+    with factory.begin() as session:
+        before = len(casework.list_reports(session))
     who = sender()
     offer = servers.say(who, "een collega gebruikt de tankkaart van het werk voor privéritten")
     assert "Melding maken" in buttons(offer)
@@ -173,8 +173,8 @@ def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack
     assert "112" in joined(emergency) and "Waar gebeurde het" in joined(emergency)
     cancelled = servers.say(who, "stop")
     assert "geannuleerd" in joined(cancelled)
-    with factory() as session:
-        assert len(service.list_reports(session)) == before
+    with factory.begin() as session:
+        assert len(casework.list_reports(session)) == before
     assert "CB-56" not in tracker_dump(servers, who)
     after = servers.say(who, "mag ik een fles wijn van een leverancier houden")
     assert "leidinggevende" in joined(after), "the normal conversation continues after a cancel"
@@ -192,9 +192,9 @@ def test_action_server_restart_in_the_middle_loses_no_answer(servers: Stack, bac
     assert "RS-31" in joined(reply) and "dit jaar" in joined(reply), "answers before the restart are kept"
     done = joined(servers.say(who, "Verzenden"))
     reference = REFERENCE.search(done).group()
-    with factory() as session:
-        report = next(s for s in service.list_reports(session) if s.reference == reference)
-        content = service.read_report(session, report.id, private_key).content
+    with factory.begin() as session:
+        report = next(s for s in casework.list_reports(session) if s.reference == reference)
+        content = casework.read_report(session, report.id, private_key).content
     assert "RS-31" in content["what_happened"] and content["where"] == "dienst infrastructuur"
 
 

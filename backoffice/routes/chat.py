@@ -23,36 +23,29 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
-from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
-import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from backoffice.deps import SettingsDep, TemplatesDep, TokenError, TokensDep, read_limited_body
+from backoffice.deps import SettingsDep, TemplatesDep, TokenError, TokensDep, from_other_site, read_limited_body
 from backoffice.routes.followup import client_ip
-from backoffice.settings import Settings
 from bot import pseudonym
-from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
-from bot.ratelimit import RateLimiter
-from integrity.profiles import available_profiles
+from bot.rasa_client import BotReply, RasaUnavailable
+from bot.texts import channel_texts
+from bot.webchat import ChatService
+from integrity.content import default_content
+from integrity.textnorm import without_control_characters
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger("backoffice.chat")
 
 CHAT_FORM = "chat"
 TOKEN_HEADER = "X-CSRF-Token"
-CHANNEL = "web"
 TEXT_MAX = 4000
 MAX_BODY_BYTES = 64 * 1024  # 4000 characters, each JSON-escaped as \\uXXXX (surrogate pairs too), fit easily
 SESSION_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 BARE_PAYLOAD = re.compile(r"/[A-Za-z0-9_]{1,64}")
-TEXTS_FILE = Path(__file__).resolve().parents[2] / "bot" / "texts.yml"
 
 WELCOME_FALLBACK = ("Hallo! Ik ben de integriteitsassistent: stel me je vragen over integriteit en welzijn op het "
                     "werk, dan wijs ik je de weg naar de juiste persoon.")
@@ -63,75 +56,12 @@ BAD_SESSION = "Deze chat is niet goed gestart. Herlaad de pagina om opnieuw te b
 EMPTY_TEXT = "Je bericht is leeg. Typ eerst wat je wil vragen."
 
 
-@cache
-def channel_texts(path: Path = TEXTS_FILE) -> dict[str, str]:
-    """The Dutch channel texts (`bot/texts.yml`), checked once."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    needed = ("unavailable", "rate_limited", "too_long")
-    if not isinstance(data, dict) or any(not isinstance(data.get(key), str) for key in needed):
-        raise RuntimeError(f"{path} must define the texts {', '.join(needed)}")
-    return {str(key): str(value) for key, value in data.items()}
-
-
 def welcome_text() -> str:
     try:
-        from integrity.content import default_content
-
         return default_content().messages["welcome"]
     except Exception as exc:  # content is data edited by others: a broken file must not break this page
         log.warning("Welcome text unavailable (%s); using the built-in one", type(exc).__name__)
         return WELCOME_FALLBACK
-
-
-@dataclass
-class ChatService:
-    """What the chat routes need, kept on `app.state.chat`: the Rasa client, sender secret and rate limiters.
-
-    `start()` (in the app's lifespan, so the HTTP client belongs to the server's event loop) opens the client;
-    tests set `transport` first to put a fake Rasa behind it.
-    """
-
-    settings: Settings
-    secret: bytes = field(repr=False)
-    per_session: RateLimiter
-    per_ip: RateLimiter
-    metadata: dict[str, str]
-    transport: httpx.AsyncBaseTransport | None = None
-    rasa: RasaClient | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ChatService:
-        if settings.profile and settings.profile not in available_profiles():
-            raise ValueError(f"INTEGRITY_PROFILE '{settings.profile}' is not a profile in integrity/profiles/ "
-                             f"(available: {', '.join(available_profiles())})")
-        channel_texts()  # a broken texts file fails at start, not at the first message
-        metadata = {"channel": CHANNEL}
-        if settings.profile:
-            metadata["profile"] = settings.profile
-        return cls(
-            settings=settings,
-            secret=pseudonym.load_or_create_secret(settings.key_dir),
-            per_session=RateLimiter(settings.chat_session_limit, settings.chat_window),
-            per_ip=RateLimiter(settings.chat_ip_limit, settings.chat_window),
-            metadata=metadata,
-        )
-
-    def start(self) -> None:
-        if self.rasa is None:
-            # trust_env=False: Rasa is an internal service; an HTTP(S)_PROXY meant for the internet must not apply.
-            client = httpx.AsyncClient(timeout=self.settings.rasa_timeout, transport=self.transport, trust_env=False)
-            self.rasa = RasaClient(self.settings.rasa_url, client=client)
-
-    async def aclose(self) -> None:
-        if self.rasa is not None:
-            await self.rasa.aclose()
-            self.rasa = None
-
-    async def send(self, session: str, text: str) -> list[BotReply]:
-        self.start()
-        assert self.rasa is not None
-        sender = pseudonym.sender_id(self.secret, CHANNEL, session)
-        return await self.rasa.send(sender, text, dict(self.metadata))
 
 
 def get_chat(request: Request) -> ChatService:
@@ -149,8 +79,7 @@ def refuse(status_code: int, message: str, reason: str, headers: dict[str, str] 
 def clean_text(raw: str) -> str:
     """Line breaks normalised, control characters (other than newline and tab) dropped, outer whitespace stripped,
     and leading slashes dropped unless the whole text is a bare intent payload."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")).strip()
+    text = without_control_characters(raw).strip()
     if text.startswith("/") and not BARE_PAYLOAD.fullmatch(text):
         text = text.lstrip("/").strip()
     return text
@@ -180,7 +109,7 @@ def chat_page(request: Request, templates: TemplatesDep, tokens: TokensDep) -> H
 @router.post("/chat/berichten")
 async def chat_message(request: Request, chat: ChatDep, tokens: TokensDep, settings: SettingsDep) -> JSONResponse:
     texts = channel_texts()
-    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+    if from_other_site(request):
         return refuse(403, PAGE_EXPIRED, "posted from another site")
     try:
         tokens.check_csrf(request.headers.get(TOKEN_HEADER, ""), CHAT_FORM)

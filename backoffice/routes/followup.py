@@ -1,16 +1,15 @@
 """The reporter's follow-up page: status, deadlines, the report and the messages, with the receipt code.
 
-GET /opvolgen asks the code; POST /opvolgen checks it with `service.authenticate_reporter` (throttled per client IP,
-constant work for right, wrong and malformed codes) and shows the report (`service.reporter_view`) with a form to
+GET /opvolgen asks the code; POST /opvolgen checks it with `reporter.authenticate_reporter` (throttled per client IP,
+constant work for right, wrong and malformed codes) and shows the report (`reporter.reporter_view`) with a form to
 add information. That form carries a report token (see `backoffice.deps`) with the report id and reporter key
-instead of the code; POST /opvolgen/bericht stores the message (`service.add_reporter_message_with_key`) and shows
+instead of the code; POST /opvolgen/bericht stores the message (`reporter.add_reporter_message_with_key`) and shows
 the report again. Nothing here logs a code, a report text or an IP address.
 """
 
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -26,9 +25,13 @@ from backoffice.deps import (
     TokensDep,
     csrf_checked_form,
 )
-from integrity.reports import crypto, service
+from integrity import report_fields, report_flow
+from integrity.reports import crypto, deadlines, errors, reporter
+from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
-from integrity.reports.service import MESSAGE_MAX, ReporterView
+from integrity.reports.schemas import ReporterView
+from integrity.reports.validation import MESSAGE_MAX
+from integrity.textnorm import without_control_characters
 
 router = APIRouter(tags=["opvolgen"])
 log = logging.getLogger("backoffice.followup")
@@ -46,18 +49,6 @@ CONTROL_CHARACTERS = ("Je bericht bevatte onzichtbare stuurtekens. We hebben die
                       "hieronder en verstuur hem opnieuw. Er is nog niets verstuurd.")
 MESSAGE_ADDED = "Je bericht is toegevoegd aan je melding. Het integriteitsteam krijgt het te zien."
 
-STATUS_TEXTS: dict[ReportStatus, tuple[str, str]] = {
-    ReportStatus.NIEUW: ("Nieuw", "Je melding is goed aangekomen. Het integriteitsteam heeft de ontvangst nog niet "
-                                  "bevestigd."),
-    ReportStatus.ONTVANGEN: ("Ontvangen", "Het integriteitsteam heeft je melding ontvangen en bekijkt wat er moet "
-                                          "gebeuren."),
-    ReportStatus.IN_BEHANDELING: ("In behandeling", "Het integriteitsteam onderzoekt je melding."),
-    ReportStatus.DOORVERWEZEN: ("Doorverwezen", "Je melding is doorgegeven aan de dienst die ze verder opvolgt."),
-    ReportStatus.AFGESLOTEN: ("Afgesloten", "De behandeling van je melding is afgerond. Je kan geen berichten meer "
-                                            "toevoegen."),
-}
-REPORT_FIELDS = (("what_happened", "Wat er gebeurde"), ("when", "Wanneer"), ("where", "Waar"),
-                 ("people_involved", "Betrokkenen"), ("evidence", "Bewijs"))
 AUTHORS = {Author.REPORTER: "Jij", Author.BACKOFFICE: "Integriteitsteam"}
 
 _topic_labels: dict[str, str] | None = None
@@ -93,7 +84,7 @@ def client_ip(request: Request) -> str:
 def clean_message(raw: str) -> tuple[str, str | None]:
     """(text to store or show again, Dutch problem or None). Control characters are refused, not silently dropped."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    kept = without_control_characters(text)
     if kept != text:
         return kept.strip(), CONTROL_CHARACTERS
     text = text.strip()
@@ -121,14 +112,15 @@ def view_page(request: Request, templates: TemplatesDep, tokens: Tokens, view: R
               expires_at: int, *, notice: str = "", error: str = "", draft: str = "",
               status_code: int = 200) -> HTMLResponse:
     report = view.report
-    status_label, status_text = STATUS_TEXTS[view.status]
+    status_label = report_flow.status_labels("title")[view.status.value]
+    status_text = report_flow.status_labels("explanation")[view.status.value]
     context = {
         "view": view,
         "status_label": status_label,
         "status_text": status_text,
-        "ack_due": service.ack_due_for(view.created_at),
+        "ack_due": deadlines.ack_due_for(view.created_at),
         "topic": topic_label(str(report.get("category", ""))),
-        "fields": [(label, str(report.get(key) or "")) for key, label in REPORT_FIELDS],
+        "fields": [(label, str(report.get(key) or "")) for key, label in report_fields.SHOWN],
         "anonymous": bool(report.get("anonymous", True)),
         "contact": str(report.get("contact") or ""),
         "messages": [{"author": AUTHORS[m.author], "from_reporter": m.author == Author.REPORTER,
@@ -166,18 +158,19 @@ def submit_code(
         log.info("Follow-up refused: code field longer than %d characters", CODE_MAX_CHARS)
         return form_page(request, templates, tokens, error=UNKNOWN_CODE, status_code=400)
     try:
-        # The same throttled, constant-work check as `service.follow_up`, which also hands back the report id and
+        # The same throttled, constant-work check as `reporter.follow_up`, which also hands back the report id and
         # reporter key for the report token: one Argon2 derivation per attempt.
-        report_id, reporter_key = service.authenticate_reporter(session, code, client_ip(request))
-        view = service.reporter_view(session, report_id, reporter_key)
-    except service.UnknownReceipt:
+        with transaction(session):  # a wrong code's failed attempt is kept (UnknownReceipt.keeps_changes)
+            report_id, reporter_key = reporter.authenticate_reporter(session, code, client_ip(request))
+            view = reporter.reporter_view(session, report_id, reporter_key)
+    except errors.UnknownReceipt:
         log.info("Follow-up: unknown receipt code")
         return form_page(request, templates, tokens, error=UNKNOWN_CODE, status_code=400)
-    except service.FollowUpThrottled as exc:
+    except errors.FollowUpThrottled as exc:
         log.warning("Follow-up: sender throttled for %d s after repeated unknown codes", exc.retry_after)
         return form_page(request, templates, tokens, error=exc.user_message, status_code=429,
                          headers={"Retry-After": str(exc.retry_after)})
-    except service.ReportNotFound:  # purged in the meantime
+    except errors.ReportNotFound:  # purged in the meantime
         return form_page(request, templates, tokens, error=UNKNOWN_CODE, status_code=400)
     access_token = tokens.report_token(report_id, reporter_key)
     log.info("Follow-up: report shown")
@@ -206,19 +199,21 @@ def submit_message(
     try:
         if problem is None:
             try:
-                service.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text,
-                                                      public_key=crypto.load_public_key(settings.key_dir))
+                with transaction(session):
+                    reporter.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text,
+                                                           public_key=crypto.load_public_key(settings.key_dir))
                 notice, text = MESSAGE_ADDED, ""
                 log.info("Follow-up: reporter message added")
-            except service.ReportClosed as exc:
+            except errors.ReportClosed as exc:
                 problem, status_code = exc.user_message, 409
         else:
             status_code = 422
-        view = service.reporter_view(session, grant.report_id, grant.reporter_key)
-    except crypto.DecryptionError:  # service.WrongReporterKey, or a damaged reporter's copy
+        with transaction(session):  # marks the messages read
+            view = reporter.reporter_view(session, grant.report_id, grant.reporter_key)
+    except crypto.DecryptionError:  # errors.WrongReporterKey, or a damaged reporter's copy
         log.warning("Add message refused: the reporter key in a valid report token does not open the report")
         return form_page(request, templates, tokens, error=ACCESS_EXPIRED, status_code=400, unsent_text=text)
-    except service.ReportNotFound as exc:
+    except errors.ReportNotFound as exc:
         log.info("Add message refused: the report no longer exists")
         return form_page(request, templates, tokens, error=exc.user_message, status_code=404, unsent_text=text)
     return view_page(request, templates, tokens, view, access_token, grant.expires_at, notice=notice,

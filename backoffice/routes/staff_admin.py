@@ -21,7 +21,8 @@ from backoffice.staff import PREFIX, AdminDep, staff_form
 from integrity.content import default_content
 from integrity.errors import DataFileError
 from integrity.profiles import Profile, available_profiles, get_profile
-from integrity.reports.service import utcnow
+from integrity.reports.db import transaction
+from integrity.reports.deadlines import utcnow
 from integrity.staff import accounts, audit, passwords, sessions
 from integrity.staff.models import Role, StaffUser
 from integrity.staff.sessions import LoadedSession
@@ -171,18 +172,18 @@ def create_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
     password = typed or new_password()
     try:
         role, profile_id, actor = _checked(admin, values)
-        user = accounts.create_user(db, values.username, values.display_name, role, password,
-                                    profile_id=profile_id, actor=actor)
+        with transaction(db):
+            user = accounts.create_user(db, values.username, values.display_name, role, password,
+                                        profile_id=profile_id, actor=actor)
+            audit.record(db, "user_created", user=admin, profile_id=_audit_profile(user),
+                         detail=f"created '{user.username}' (id {user.id}) as {user.role.value}"
+                                + (f", actor {user.actor}" if user.actor else "")
+                                + ("; password generated" if not typed else "; password typed by the admin"))
     except Refused as exc:
         return users_page(request, db, templates, loaded, error=exc.message, values=values, status_code=400)
     except (accounts.AccountError, passwords.WeakPassword) as exc:
-        db.rollback()
         log.info("Account not created: %s", type(exc).__name__)
         return users_page(request, db, templates, loaded, error=exc.user_message, values=values, status_code=400)
-    audit.record(db, "user_created", user=admin, profile_id=_audit_profile(user),
-                 detail=f"created '{user.username}' (id {user.id}) as {user.role.value}"
-                        + (f", actor {user.actor}" if user.actor else "")
-                        + ("; password generated" if not typed else "; password typed by the admin"))
     return templates.TemplateResponse(request, "staff/admin_password.html", {
         "target": user, "password": "" if typed else password, "created": True})
 
@@ -228,30 +229,31 @@ def change_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
                    if action == "deactiveren" else
                    "Wijzig je eigen wachtwoord of tweede stap via Mijn account.")
         return user_page(request, db, templates, loaded, user, error=message, status_code=400)
-    if action == "deactiveren":
-        accounts.set_active(db, user, False)
-        ended = sessions.end_all(db, user.id)
-        audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user),
-                     detail=f"deactivated {about}; {ended} session(s) ended")
-    elif action == "activeren":
-        accounts.set_active(db, user, True)
-        audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user), detail=f"reactivated {about}")
-    elif action == "ontgrendelen":
-        accounts.unlock(db, user)
-        audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user),
-                     detail=f"unlocked {about} after lock-out")
-    elif action == "tweede-stap-resetten":
-        accounts.disable_totp(db, user)
-        audit.record(db, "totp_disabled", user=admin, profile_id=_audit_profile(user),
-                     detail=f"second factor of {about} reset by an admin")
-    else:
-        password = new_password()
-        accounts.set_password(db, user, password)
-        ended = sessions.end_all(db, user.id)
-        audit.record(db, "password_changed", user=admin, profile_id=_audit_profile(user),
-                     detail=f"password of {about} reset by an admin; {ended} session(s) ended")
-        return templates.TemplateResponse(request, "staff/admin_password.html", {
-            "target": user, "password": password, "created": False})
+    with transaction(db):  # the change and its audit entry
+        if action == "deactiveren":
+            accounts.set_active(db, user, False)
+            ended = sessions.end_all(db, user.id)
+            audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user),
+                         detail=f"deactivated {about}; {ended} session(s) ended")
+        elif action == "activeren":
+            accounts.set_active(db, user, True)
+            audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user), detail=f"reactivated {about}")
+        elif action == "ontgrendelen":
+            accounts.unlock(db, user)
+            audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user),
+                         detail=f"unlocked {about} after lock-out")
+        elif action == "tweede-stap-resetten":
+            accounts.disable_totp(db, user)
+            audit.record(db, "totp_disabled", user=admin, profile_id=_audit_profile(user),
+                         detail=f"second factor of {about} reset by an admin")
+        else:
+            password = new_password()
+            accounts.set_password(db, user, password)
+            ended = sessions.end_all(db, user.id)
+            audit.record(db, "password_changed", user=admin, profile_id=_audit_profile(user),
+                         detail=f"password of {about} reset by an admin; {ended} session(s) ended")
+            return templates.TemplateResponse(request, "staff/admin_password.html", {
+                "target": user, "password": password, "created": False})
     return RedirectResponse(f"{PREFIX}/gebruikers/{user.id}?gedaan={action}", status_code=303)
 
 

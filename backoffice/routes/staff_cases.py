@@ -21,11 +21,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from backoffice.deps import SessionDep, TemplatesDep, UserError
+from backoffice.errors import status_for
 from backoffice.routes.followup import topic_label
 from backoffice.staff import PREFIX, CaseWorkerDep, staff_form
-from integrity.reports import service
+from integrity import report_fields, report_flow
+from integrity.reports import errors
+from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
-from integrity.staff import cases, sessions
+from integrity.staff import caselist, cases, sessions
+from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import Role
 from integrity.staff.sessions import LoadedSession
 
@@ -46,13 +50,6 @@ KEY_LOCKED = ("Ontgrendel eerst de meldingen met de wachtzin. Je bericht is niet
               "opnieuw na het ontgrendelen.")
 BAD_PAGE = "Dit paginanummer bestaat niet."
 
-STATUS_LABELS: dict[str, str] = {
-    ReportStatus.NIEUW.value: "Nieuw",
-    ReportStatus.ONTVANGEN.value: "Ontvangen (bevestigd)",
-    ReportStatus.IN_BEHANDELING.value: "In behandeling",
-    ReportStatus.DOORVERWEZEN.value: "Doorverwezen",
-    ReportStatus.AFGESLOTEN.value: "Afgesloten",
-}
 DONE: dict[str, str] = {
     "bevestigd": "De ontvangst is bevestigd. De melder ziet dat op de opvolgpagina.",
     "al-bevestigd": "De ontvangst was al bevestigd. Er is niets gewijzigd.",
@@ -73,8 +70,6 @@ HISTORY_LABELS: dict[str, str] = {
     "reply_sent": "Bericht aan de melder verstuurd",
     "export": "Geëxporteerd",
 }
-REPORT_FIELDS = (("what_happened", "Wat er gebeurde"), ("when", "Wanneer"), ("where", "Waar"),
-                 ("people_involved", "Betrokkenen"), ("evidence", "Bewijs"))
 
 
 def _not_found(reference: str) -> UserError:
@@ -86,7 +81,7 @@ def _find(db: Session, loaded: LoadedSession, reference: str) -> Any:
         raise _not_found(reference)
     try:
         return cases.find(db, loaded.user, reference)
-    except service.ReportNotFound:
+    except errors.ReportNotFound:
         raise _not_found(reference) from None
 
 
@@ -97,22 +92,22 @@ def _field(form: dict[str, str], name: str) -> str:
 # --- the case list ---------------------------------------------------------------------------------------------
 
 
-def _filter_from(request: Request) -> cases.CaseFilter:
+def _filter_from(request: Request) -> caselist.CaseFilter:
     params = request.query_params
     page_text = params.get("pagina", "1").strip() or "1"
     if not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 6:  # isdigit() alone accepts "²"
         raise UserError(400, BAD_PAGE, log_reason="malformed page number")
     try:
-        return cases.CaseFilter(
+        return caselist.CaseFilter(
             status=params.get("status") or None, category=params.get("onderwerp") or None,
             actor=params.get("actor") or None, mine=params.get("mij") == "1", overdue=params.get("te_laat") == "1",
             sort=params.get("sorteer") or "termijn", page=int(page_text),
         )
-    except cases.CaseError as exc:
+    except CaseError as exc:
         raise UserError(400, exc.user_message, log_reason=f"bad case list filter: {exc}") from None
 
 
-def _query(wanted: cases.CaseFilter, page: int) -> str:
+def _query(wanted: caselist.CaseFilter, page: int) -> str:
     values = {"status": wanted.status or "", "onderwerp": wanted.category or "", "actor": wanted.actor or "",
               "mij": "1" if wanted.mine else "", "te_laat": "1" if wanted.overdue else "",
               "sorteer": "" if wanted.sort == "termijn" else wanted.sort, "pagina": "" if page == 1 else str(page)}
@@ -122,11 +117,11 @@ def _query(wanted: cases.CaseFilter, page: int) -> str:
 @router.get("", response_class=HTMLResponse)
 def case_list(request: Request, db: SessionDep, templates: TemplatesDep, loaded: CaseWorkerDep) -> HTMLResponse:
     wanted = _filter_from(request)
-    page = cases.list_cases(db, loaded.user, wanted)
-    actors = cases.organisation_actors(loaded.user.profile_id)
+    page = caselist.list_cases(db, loaded.user, wanted)
+    actors = caselist.organisation_actors(loaded.user.profile_id)
     return templates.TemplateResponse(request, "staff/case_list.html", {
-        "page": page, "wanted": wanted, "status_labels": STATUS_LABELS, "actors": actors,
-        "categories": sorted(((c, topic_label(c)) for c in cases.report_categories()), key=lambda item: item[1]),
+        "page": page, "wanted": wanted, "status_labels": report_flow.status_labels("staff"), "actors": actors,
+        "categories": sorted(((c, topic_label(c)) for c in caselist.report_categories()), key=lambda item: item[1]),
         "topic_label": topic_label,
         "previous_query": _query(wanted, page.page - 1) if page.page > 1 else None,
         "next_query": _query(wanted, page.page + 1) if page.page < page.pages else None,
@@ -146,22 +141,24 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
         if error:
             raise UserError(status_code, error, log_reason="case form refused (key locked)")
         return templates.TemplateResponse(request, "staff/case_locked.html", {
-            "row": cases.summary_of(db, report), "status_labels": STATUS_LABELS, "topic_label": topic_label,
-            "actor_name": cases.organisation_actors(report.profile_id).get(report.target_actor or "", ""),
+            "row": caselist.summary_of(db, report), "status_labels": report_flow.status_labels("staff"),
+            "topic_label": topic_label,
+            "actor_name": caselist.organisation_actors(report.profile_id).get(report.target_actor or "", ""),
             "unlock_url": f"{PREFIX}/sleutel?{urlencode({'volgende': f'{PREFIX}/meldingen/{report.reference}'})}",
         }, status_code=status_code)
-    view = cases.open_case(db, loaded.user, report.reference, private)
-    actors = cases.organisation_actors(report.profile_id)
+    with transaction(db):  # the view is audited, and the reporter's messages are marked read
+        view = cases.open_case(db, loaded.user, report.reference, private)
+    actors = caselist.organisation_actors(report.profile_id)
     coordinator = loaded.user.role == Role.COORDINATOR
     content = view.detail.content
     return templates.TemplateResponse(request, "staff/case_detail.html", {
         "view": view, "row": view.row, "content": content, "notice": notice, "error": error,
-        "error_form": error_form, "values": values or {}, "status_labels": STATUS_LABELS,
+        "error_form": error_form, "values": values or {}, "status_labels": report_flow.status_labels("staff"),
         "topic_label": topic_label, "actors": actors, "actor_name": actors.get(report.target_actor or "", ""),
-        "fields": [(label, str(content.get(key) or "")) for key, label in REPORT_FIELDS],
+        "fields": [(label, str(content.get(key) or "")) for key, label in report_fields.SHOWN],
         "messages": view.detail.messages, "reporter": Author.REPORTER,
         "next_statuses": [s for s in cases.allowed_statuses(report.status) if s != ReportStatus.DOORVERWEZEN],
-        "coordinator": coordinator, "colleagues": cases.colleagues(db, loaded.user) if coordinator else [],
+        "coordinator": coordinator, "colleagues": caselist.colleagues(db, loaded.user) if coordinator else [],
         "history_labels": HISTORY_LABELS,
         "csrf": {name: loaded.csrf_token(name) for name in (ACK_FORM, STATUS_FORM, ASSIGN_FORM, FORWARD_FORM,
                                                              NOTE_FORM, REPLY_FORM)},
@@ -179,20 +176,20 @@ def _done(reference: str, what: str) -> RedirectResponse:
 
 
 def _refused(request: Request, db: Session, templates: TemplatesDep, loaded: LoadedSession, reference: str,
-             exc: cases.CaseError, form_name: str, values: dict[str, str]) -> HTMLResponse:
-    db.rollback()
+             exc: CaseError, form_name: str, values: dict[str, str]) -> HTMLResponse:
     log.info("Case change refused on form %s: %s", form_name, exc)
-    if isinstance(exc, cases.CaseForbidden):
-        raise UserError(403, exc.user_message, log_reason=str(exc))
+    if isinstance(exc, CaseForbidden):
+        raise UserError(status_for(exc), exc.user_message, log_reason=str(exc))
     return _case_page(request, db, templates, loaded, reference, error=exc.user_message, error_form=form_name,
-                      values=values, status_code=exc.status_code)
+                      values=values, status_code=status_for(exc))
 
 
 @router.post("/{reference}/bevestigen", response_class=HTMLResponse)
 def acknowledge(request: Request, db: SessionDep, templates: TemplatesDep, loaded: CaseWorkerDep, reference: str,
                 form: Annotated[dict[str, str], Depends(staff_form(ACK_FORM))]) -> Response:
     report = _find(db, loaded, reference)
-    changed = cases.acknowledge(db, loaded.user, report.reference)
+    with transaction(db):
+        changed = cases.acknowledge(db, loaded.user, report.reference)
     return _done(report.reference, "bevestigd" if changed else "al-bevestigd")
 
 
@@ -202,8 +199,9 @@ def change_status(request: Request, db: SessionDep, templates: TemplatesDep, loa
     report = _find(db, loaded, reference)
     status, reason = _field(form, "status"), _field(form, "reden")
     try:
-        cases.change_status(db, loaded.user, report.reference, status, reason)
-    except cases.CaseError as exc:
+        with transaction(db):
+            cases.change_status(db, loaded.user, report.reference, status, reason)
+    except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, STATUS_FORM,
                         {"status": status, "reden": reason})
     return _done(report.reference, "status")
@@ -214,8 +212,9 @@ def assign(request: Request, db: SessionDep, templates: TemplatesDep, loaded: Ca
            form: Annotated[dict[str, str], Depends(staff_form(ASSIGN_FORM))]) -> Response:
     report = _find(db, loaded, reference)
     try:
-        cases.assign(db, loaded.user, report.reference, _field(form, "behandelaar")[:20])
-    except cases.CaseError as exc:
+        with transaction(db):
+            cases.assign(db, loaded.user, report.reference, _field(form, "behandelaar")[:20])
+    except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, ASSIGN_FORM, {})
     return _done(report.reference, "toegewezen")
 
@@ -225,8 +224,9 @@ def forward(request: Request, db: SessionDep, templates: TemplatesDep, loaded: C
             form: Annotated[dict[str, str], Depends(staff_form(FORWARD_FORM))]) -> Response:
     report = _find(db, loaded, reference)
     try:
-        cases.forward(db, loaded.user, report.reference, _field(form, "actor")[:64])
-    except cases.CaseError as exc:
+        with transaction(db):
+            cases.forward(db, loaded.user, report.reference, _field(form, "actor")[:64])
+    except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, FORWARD_FORM, {})
     return _done(report.reference, "doorverwezen")
 
@@ -237,8 +237,9 @@ def add_note(request: Request, db: SessionDep, templates: TemplatesDep, loaded: 
     report = _find(db, loaded, reference)
     text = _field(form, "notitie")
     try:
-        cases.add_note(db, loaded.user, report.reference, text)
-    except cases.CaseError as exc:
+        with transaction(db):
+            cases.add_note(db, loaded.user, report.reference, text)
+    except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, NOTE_FORM, {"notitie": text})
     return _done(report.reference, "notitie")
 
@@ -252,7 +253,8 @@ def reply(request: Request, db: SessionDep, templates: TemplatesDep, loaded: Cas
         raise UserError(423, KEY_LOCKED, log_reason="reply without an unlocked key")
     text = _field(form, "bericht")
     try:
-        cases.reply(db, loaded.user, report.reference, text, private)
-    except cases.CaseError as exc:
+        with transaction(db):
+            cases.reply(db, loaded.user, report.reference, text, private)
+    except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, REPLY_FORM, {"bericht": text})
     return _done(report.reference, "bericht")

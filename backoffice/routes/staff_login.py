@@ -36,6 +36,7 @@ from backoffice.staff import (
 )
 from bot.ratelimit import RateLimiter
 from integrity.reports import crypto
+from integrity.reports.db import transaction
 from integrity.staff import accounts, audit, passwords, sessions, totp
 from integrity.staff.models import Role
 from integrity.staff.sessions import LoadedSession
@@ -113,23 +114,26 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
         raise UserError(400, FORM_EXPIRED, log_reason=f"CSRF check failed on the login form: {exc}") from None
     username, password, next_path = _field(form, "gebruiker").strip(), _field(form, "wachtwoord"), form.get(
         "volgende", "")
-    try:
-        user = accounts.authenticate(db, username, password)
-    except accounts.AccountError as exc:
-        known = accounts.get_user(db, username) if accounts.USERNAME.fullmatch(username.lower()) else None
-        action = "account_locked" if isinstance(exc, accounts.AccountLocked) else "login_failed"
-        audit.record(db, action, user=known, username="(onbekend)", detail=str(exc) if known else "unknown account")
-        log.info("Staff login refused: %s", type(exc).__name__)
-        return login_page(request, templates, tokens, error=exc.user_message, next_path=next_path,
-                          username=username if known else "", status_code=401)
-    has_totp = user.totp_secret_box is not None
-    cookie = sessions.start(db, user, second_factor_done=not has_totp)
+    with transaction(db):  # the failure counter or the new session, with its audit entry
+        try:
+            user = accounts.authenticate(db, username, password)
+        except accounts.AccountError as exc:
+            known = accounts.get_user(db, username) if accounts.USERNAME.fullmatch(username.lower()) else None
+            action = "account_locked" if isinstance(exc, accounts.AccountLocked) else "login_failed"
+            audit.record(db, action, user=known, username="(onbekend)",
+                         detail=str(exc) if known else "unknown account")
+            log.info("Staff login refused: %s", type(exc).__name__)
+            return login_page(request, templates, tokens, error=exc.user_message, next_path=next_path,
+                              username=username if known else "", status_code=401)
+        has_totp = user.totp_secret_box is not None
+        cookie = sessions.start(db, user, second_factor_done=not has_totp)
+        if not has_totp:
+            accounts.record_login(db, user)
+            audit.record(db, "login", user=user)
     if has_totp:
         response: Response = RedirectResponse(
             f"{PREFIX}/aanmelden/code?volgende={safe_next(next_path)}", status_code=303)
     else:
-        accounts.record_login(db, user)
-        audit.record(db, "login", user=user)
         response = RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
     set_session_cookie(response, request, cookie)
     return response
@@ -161,24 +165,26 @@ def second_factor(request: Request, db: SessionDep, settings: SettingsDep, templ
         raise UserError(400, FORM_EXPIRED, log_reason="CSRF check failed on the second-factor form")
     next_path = safe_next(form.get("volgende"))
     key = accounts.TotpKey.from_secret(settings.secret)
-    if accounts.check_second_factor(loaded.user, _field(form, "code"), key):
-        sessions.complete_second_factor(db, loaded)
-        accounts.unlock(db, loaded.user)
-        accounts.record_login(db, loaded.user)
-        audit.record(db, "login", user=loaded.user, detail="with second factor")
-        return RedirectResponse(next_path, status_code=303)
-    user = loaded.user
-    user.failed_logins += 1
-    locked = user.failed_logins >= accounts.MAX_FAILED_LOGINS
+    with transaction(db):  # the completed login, or the failure counter, with its audit entry
+        if accounts.check_second_factor(loaded.user, _field(form, "code"), key):
+            sessions.complete_second_factor(db, loaded)
+            accounts.unlock(db, loaded.user)
+            accounts.record_login(db, loaded.user)
+            audit.record(db, "login", user=loaded.user, detail="with second factor")
+            return RedirectResponse(next_path, status_code=303)
+        user = loaded.user
+        user.failed_logins += 1
+        locked = user.failed_logins >= accounts.MAX_FAILED_LOGINS
+        if locked:
+            user.locked_until, user.failed_logins = accounts.utcnow() + accounts.LOCK_DURATION, 0
+            sessions.end(db, loaded)
+            audit.record(db, "account_locked", user=user, detail="second factor failed repeatedly")
+        else:
+            audit.record(db, "login_failed", user=user, detail="wrong second-factor code")
     if locked:
-        user.locked_until, user.failed_logins = accounts.utcnow() + accounts.LOCK_DURATION, 0
-        sessions.end(db, loaded)  # commits the counter too
-        audit.record(db, "account_locked", user=user, detail="second factor failed repeatedly")
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         clear_session_cookie(response, request)
         return response
-    db.commit()
-    audit.record(db, "login_failed", user=user, detail="wrong second-factor code")
     return templates.TemplateResponse(request, "staff/second_factor.html", {
         "csrf": loaded.csrf_token(CODE_FORM), "error": WRONG_CODE, "next_path": next_path}, status_code=401)
 
@@ -186,8 +192,9 @@ def second_factor(request: Request, db: SessionDep, settings: SettingsDep, templ
 @router.post("/afmelden")
 def logout(request: Request, db: SessionDep, loaded: StaffDep,
            form: Annotated[dict[str, str], Depends(staff_form(LOGOUT_FORM))]) -> RedirectResponse:
-    sessions.end(db, loaded)
-    audit.record(db, "logout", user=loaded.user)
+    with transaction(db):
+        sessions.end(db, loaded)
+        audit.record(db, "logout", user=loaded.user)
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     clear_session_cookie(response, request)
     return response
@@ -217,13 +224,15 @@ def unlock_key(request: Request, db: SessionDep, templates: TemplatesDep, loaded
     try:
         private = crypto.load_private_key(_field(form, "wachtzin"))
     except crypto.WrongPassphrase:
-        audit.record(db, "login_failed", user=loaded.user, detail="wrong private key passphrase")
+        with transaction(db):
+            audit.record(db, "login_failed", user=loaded.user, detail="wrong private key passphrase")
         return key_page(request, templates, loaded, error=WRONG_PASSPHRASE, next_path=next_path, status_code=401)
     except crypto.KeyFileError as exc:
         log.error("Cannot unlock the private key: %s", exc)
         return key_page(request, templates, loaded, error=KEY_MISSING, next_path=next_path, status_code=503)
-    sessions.store_private_key(db, loaded, private)
-    audit.record(db, "key_unlocked", user=loaded.user)
+    with transaction(db):
+        sessions.store_private_key(db, loaded, private)
+        audit.record(db, "key_unlocked", user=loaded.user)
     return RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
 
 
@@ -257,19 +266,21 @@ def configure_second_factor(request: Request, db: SessionDep, settings: Settings
         if not re.fullmatch(r"[A-Z2-7]{32}", secret):
             raise UserError(400, FORM_EXPIRED, log_reason="malformed TOTP secret in the set-up form")
         try:
-            accounts.enable_totp(db, loaded.user, secret, _field(form, "code"), key)
+            with transaction(db):
+                accounts.enable_totp(db, loaded.user, secret, _field(form, "code"), key)
+                audit.record(db, "totp_enabled", user=loaded.user)
         except accounts.InvalidAccount as exc:
             return account_page(request, templates, loaded, error=exc.user_message, new_secret=secret,
                                 status_code=400)
-        audit.record(db, "totp_enabled", user=loaded.user)
         return account_page(request, templates, loaded, message="De tweede stap staat aan. Vanaf nu vragen we bij "
                                                                 "het aanmelden ook een code uit je app.")
     if step == "uit":
         if not passwords.verify_password(loaded.user.password_hash, _field(form, "wachtwoord")):
             return account_page(request, templates, loaded, error="Je wachtwoord klopt niet. De tweede stap blijft "
                                                                   "aan.", status_code=400)
-        accounts.disable_totp(db, loaded.user)
-        audit.record(db, "totp_disabled", user=loaded.user)
+        with transaction(db):
+            accounts.disable_totp(db, loaded.user)
+            audit.record(db, "totp_disabled", user=loaded.user)
         return account_page(request, templates, loaded, message="De tweede stap staat uit.")
     raise UserError(400, FORM_EXPIRED, log_reason="unknown step in the second-factor form")
 
@@ -285,12 +296,13 @@ def change_password(request: Request, db: SessionDep, templates: TemplatesDep, l
         return account_page(request, templates, loaded, error="De twee nieuwe wachtwoorden zijn niet gelijk. Er is "
                                                               "niets gewijzigd.", status_code=400)
     try:
-        accounts.set_password(db, loaded.user, new)
+        with transaction(db):
+            accounts.set_password(db, loaded.user, new)
+            sessions.end_all(db, loaded.user.id)
+            audit.record(db, "password_changed", user=loaded.user, detail="own password; all sessions ended")
+            cookie = sessions.start(db, loaded.user, second_factor_done=True)
     except passwords.WeakPassword as exc:
         return account_page(request, templates, loaded, error=exc.user_message, status_code=400)
-    sessions.end_all(db, loaded.user.id)
-    audit.record(db, "password_changed", user=loaded.user, detail="own password; all sessions ended")
-    cookie = sessions.start(db, loaded.user, second_factor_done=True)
     response = RedirectResponse(f"{PREFIX}/account", status_code=303)
     set_session_cookie(response, request, cookie)
     return response

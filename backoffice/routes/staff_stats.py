@@ -19,10 +19,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from backoffice.deps import SessionDep, SettingsDep, TemplatesDep
 from backoffice.staff import PREFIX, CoordinatorDep
+from integrity import report_flow
 from integrity.content import default_content
 from integrity.errors import DataFileError
 from integrity.profiles import get_profile
-from integrity.report_flow import report_texts
+from integrity.reports.db import transaction
 from integrity.staff import analytics, audit, statistics
 from integrity.staff.statistics import Period, PeriodError
 
@@ -118,7 +119,7 @@ def _labels(profile_id: str) -> dict[str, dict[str, str]]:
     return {
         "category": {name: route.label for name, route in content.routes.items()},
         "actor": {**actors, "": "geen actor gekozen"},
-        "status": dict(report_texts()["statuses"]),
+        "status": report_flow.status_labels("chat"),
         "topic": {route.topic: route.label for route in reversed(content.routes.values())},
     }
 
@@ -191,8 +192,9 @@ def export_statistics(db: SessionDep, settings: SettingsDep, loaded: Coordinator
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
         writer.writerow([csv_safe(value) for value in row])
-    audit.record(db, "export", user=loaded.user,
-                 detail=f"statistics CSV for {period.start}..{period.end}" + (" (default period)" if error else ""))
+    with transaction(db):
+        audit.record(db, "export", user=loaded.user,
+                     detail=f"statistics CSV for {period.start}..{period.end}" + (" (default period)" if error else ""))
     filename = f"statistieken-{profile_id}-{period.start}-{period.end}.csv"
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

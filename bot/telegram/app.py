@@ -26,7 +26,8 @@ from bot import pseudonym
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.telegram.config import ConfigError, TelegramConfig
-from bot.telegram.handlers import COMMAND_PAYLOADS, Gateway, RetryPolicy, Throttle, load_texts
+from bot.telegram.handlers import COMMAND_PAYLOADS, Gateway, RetryPolicy, Throttle
+from bot.texts import channel_texts
 from bot.wait_ready import wait_ready
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def build_application(config: TelegramConfig, rasa_client: RasaClient, *, secret
         await rasa_client.aclose()
 
     application = builder.post_shutdown(close_rasa).build()
-    gateway = Gateway(rasa_client, secret, texts or load_texts(), profile=config.profile,
+    gateway = Gateway(rasa_client, secret, texts or channel_texts(), profile=config.profile,
                       throttle=Throttle(limiter or RateLimiter(config.rate_limit, config.rate_window)),
                       retry=retry)
     register_handlers(application, gateway)
@@ -160,7 +161,7 @@ def main() -> int:
     try:
         config = TelegramConfig.from_env()
         secret = pseudonym.load_or_create_secret()
-        texts = load_texts()
+        texts = channel_texts()
     except (ConfigError, ValueError, OSError) as exc:
         print(f"Telegram gateway not started: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from integrity.profiles import available_profiles
+from integrity.settings import DomainSettings
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram delivers webhooks to
@@ -81,7 +82,7 @@ class TelegramConfig:
         secret = get("TELEGRAM_WEBHOOK_SECRET")
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ConfigError("TELEGRAM_WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 characters).")
-        profile = get("INTEGRITY_PROFILE")
+        profile = DomainSettings.from_env(env).profile
         if profile and profile not in (known := available_profiles()):
             raise ConfigError(f"INTEGRITY_PROFILE {profile!r} is not a known organisation profile; "
                               f"choose one of: {', '.join(known)}.")

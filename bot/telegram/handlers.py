@@ -15,10 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from telegram import Bot, CallbackQuery, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
@@ -34,8 +32,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "telegram"
-TEXTS_FILE = Path(__file__).resolve().parents[1] / "texts.yml"
-TEXT_KEYS = ("unavailable", "rate_limited", "too_long", "not_text", "group_refusal", "privacy", "forgotten")
 MAX_INPUT = 4000
 # Telegram commands that are a Rasa intent payload; /privacy and /stop are answered by the gateway itself.
 COMMAND_PAYLOADS = {"start": "/greet", "help": "/help", "melden": "/melding_starten", "opvolgen": "/opvolgen"}
@@ -43,13 +39,11 @@ RESTART = "/restart"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def load_texts(path: Path = TEXTS_FILE) -> dict[str, str]:
-    """The Dutch channel texts (bot/texts.yml); a missing one is an operator error at start, not at use."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    missing = [key for key in TEXT_KEYS if not isinstance(data.get(key), str)]
-    if missing:
-        raise ValueError(f"{path}: missing channel texts: {', '.join(missing)}")
-    return {key: data[key].strip() for key in TEXT_KEYS}
+def _chat_id(update: Update) -> int:
+    """The chat of an update that `Gateway._admit` let through (it refuses updates without one)."""
+    if update.effective_chat is None:
+        raise ValueError("update without a chat")
+    return update.effective_chat.id
 
 
 class Verdict(Enum):
@@ -156,18 +150,18 @@ class Gateway:
         message = update.effective_message
         name = (message.text or "").split(maxsplit=1)[0].lstrip("/").partition("@")[0].lower() if message else ""
         if sender := await self._admit(update, context):
-            await self._converse(context.bot, update.effective_chat.id, sender,
+            await self._converse(context.bot, _chat_id(update), sender,
                                  COMMAND_PAYLOADS.get(name, COMMAND_PAYLOADS["help"]))
 
     async def privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if sender := await self._admit(update, context):
-            await self._say(context.bot, update.effective_chat.id, self.texts["privacy"], sender)
+            await self._say(context.bot, _chat_id(update), self.texts["privacy"], sender)
 
     async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Reset the conversation in Rasa (an open report or follow-up is dropped) and confirm."""
         if not (sender := await self._admit(update, context)):
             return
-        chat_id = update.effective_chat.id
+        chat_id = _chat_id(update)
         try:
             await self.rasa.send(sender, RESTART, self.metadata)
         except RasaUnavailable as exc:
@@ -192,7 +186,7 @@ class Gateway:
         """Photos, documents, voice, stickers...: nothing is forwarded or kept, the user is asked for text."""
         if sender := await self._admit(update, context):
             logger.info("Non-text message of %s not forwarded", sender)
-            await self._say(context.bot, update.effective_chat.id, self.texts["not_text"], sender)
+            await self._say(context.bot, _chat_id(update), self.texts["not_text"], sender)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: its payload goes to Rasa like a typed message; the pressed keyboard is removed."""

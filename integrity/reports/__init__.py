@@ -1,4 +1,4 @@
-"""Anonymous reports: storage, encryption and the service used by the channels and the back office.
+"""Anonymous reports: storage, encryption and the report store used by the channels and the back office.
 
 Runs in the main virtualenv only (SQLAlchemy 2, PyNaCl, argon2-cffi); nothing in the Rasa virtualenv imports it.
 
@@ -6,6 +6,10 @@ Runs in the main virtualenv only (SQLAlchemy 2, PyNaCl, argon2-cffi); nothing in
 - `models`: the tables; no column identifies the reporter
 - `crypto`: the back office key pair, sealed boxes, key rotation
 - `receipts`: the reporter's receipt code and what is derived from it
-- `service`: submit, follow up, messages, status and deadlines, purge
+- what callers use: `submission` (a new report), `reporter` (receipt code check, follow-up, reporter messages),
+  `casework` (the back office side: lists, the decrypted report, status, replies, purge), with `schemas` (the
+  frozen data in and out), `errors`, `deadlines` and `validation` (field limits, text cleaning)
+- nothing commits except `db.transaction` / `db.session_scope` / `db.run`, which the callers (actions, web
+  routes, CLI) wrap around each use case
 - `cli`: operator commands (`python -m integrity.reports.cli --help`)
 """

@@ -21,11 +21,11 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, db, retention, service
+from integrity.reports import casework, crypto, db, errors, retention
 from integrity.reports.models import ReportStatus
+from integrity.settings import DEFAULT_RETENTION_DAYS
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_RETENTION_DAYS = 365
 
 
 class CommandError(Exception):
@@ -98,7 +98,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _session() as session:
-        summaries = service.list_reports(session, profile_id=args.profile, actor=args.actor, status=args.status,
+        summaries = casework.list_reports(session, profile_id=args.profile, actor=args.actor, status=args.status,
                                          overdue_only=args.overdue)
     if not summaries:
         print("No reports.")
@@ -122,7 +122,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     private_key = crypto.load_private_key(_passphrase("INTEGRITY_KEY_PASSPHRASE", "Back office passphrase"))
     with _session() as session:
-        detail = service.read_report(session, args.id, private_key, mark_read=not args.no_mark_read)
+        detail = casework.read_report(session, args.id, private_key, mark_read=not args.no_mark_read)
     summary, content = detail.summary, detail.content
     print(f"Report {summary.reference}  (id {summary.id})")
     print(f"  status        {summary.status.value}")
@@ -159,7 +159,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if days < 0:
         raise CommandError("The retention must be 0 days or more.")
     with _session() as session:
-        deleted = service.purge_closed(session, days)
+        deleted = casework.purge_closed(session, days)
     print(f"Deleted {deleted} report(s) closed more than {days} days ago.")
     return 0
 
@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (CommandError, crypto.KeyFileError, crypto.DecryptionError, service.ReportError, ValueError) as exc:
+    except (CommandError, crypto.KeyFileError, crypto.DecryptionError, errors.ReportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

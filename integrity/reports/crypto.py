@@ -31,9 +31,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from integrity.reports.models import Report, ReportMessage, StatusChange
+from integrity.settings import DomainSettings
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_KEY_DIR = REPO / "var" / "keys"
 PUBLIC_KEY_FILE = "backoffice.pub"
 PRIVATE_KEY_FILE = "backoffice.key.enc"
 PENDING_SUFFIX = ".new"
@@ -74,7 +73,7 @@ ARGON2_PROFILES = {
 
 
 def argon2_profile() -> Argon2Profile:
-    name = os.environ.get("INTEGRITY_ARGON2_PROFILE", "default").strip() or "default"
+    name = DomainSettings.from_env().argon2_profile
     try:
         return ARGON2_PROFILES[name]
     except KeyError:
@@ -84,7 +83,7 @@ def argon2_profile() -> Argon2Profile:
 
 
 def key_dir(directory: str | os.PathLike[str] | None = None) -> Path:
-    return Path(directory or os.environ.get("INTEGRITY_KEY_DIR") or DEFAULT_KEY_DIR)
+    return Path(directory) if directory else DomainSettings.from_env().key_dir
 
 
 def write_secret_file(path: Path, data: bytes, mode: int = 0o600) -> None:

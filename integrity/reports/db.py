@@ -8,28 +8,36 @@ PostgreSQL uses psycopg 3 (`postgresql+psycopg://`; a bare `postgresql://` URL i
 
 from __future__ import annotations
 
-import os
+import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = f"sqlite:///{REPO / 'var' / 'integrity.db'}"
+from integrity.errors import UserFacingError
+from integrity.reports import models as _report_tables  # noqa: F401  (every table mapped before a session)
+from integrity.reports.errors import ReportBusy
+from integrity.settings import DomainSettings
+from integrity.staff import models as _staff_tables  # noqa: F401
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+LOCK_RETRIES = 5  # SQLite "database is locked" after the busy timeout: retry with backoff
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _factories: dict[str, sessionmaker[Session]] = {}
 
 
 def database_url() -> str:
-    """DATABASE_URL from the environment, else the SQLite file in `var/`."""
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    """DATABASE_URL (`DomainSettings`), else the SQLite file in `var/`."""
+    return DomainSettings.from_env().database_url
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -93,18 +101,50 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """A session that commits what is still pending at the end, rolls back on error and is always closed.
+def transaction(session: Session) -> Iterator[Session]:
+    """One use case on `session`: commit at the end, roll back if it raises.
 
-    The service functions commit their own work (a receipt code may only be shown once the report is stored),
-    so the final commit here usually has nothing left to do.
+    The domain functions never commit; the boundary (an action, a web route, a CLI command) wraps each use case
+    in one of these, so a change and its audit entry are stored together or not at all. A `UserFacingError` with
+    `keeps_changes` (a failed login or receipt code, counted for the lock-out) is committed before it goes on.
     """
-    session = (factory or session_factory())()
     try:
         yield session
-        session.commit()
+    except UserFacingError as exc:
+        if exc.keeps_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise
-    finally:
-        session.close()
+    session.commit()
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """A new session holding one `transaction`, always closed."""
+    with (factory or session_factory())() as session, transaction(session):
+        yield session
+
+
+def is_locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" after the busy timeout (another writer held the lock all that time)."""
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+def run(factory: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = LOCK_RETRIES) -> T:
+    """`work` in its own session and transaction; a SQLite lock is retried with backoff, then ReportBusy."""
+    attempt = 0
+    while True:
+        try:
+            with session_scope(factory) as session:
+                return work(session)
+        except OperationalError as exc:
+            attempt += 1
+            if not is_locked(exc):
+                raise
+            if attempt == attempts:
+                raise ReportBusy(f"Database still locked after {attempts} attempts") from exc
+            time.sleep(min(1.0, 0.05 * 2**(attempt - 1)) * (0.5 + secrets.randbelow(1000) / 1000))

@@ -10,32 +10,19 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, timezone
-from typing import Any, ClassVar
+from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
-    Dialect,
-    Enum,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     String,
-    TypeDecorator,
     Uuid,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from integrity.orm import Base, enum_column
 
 
 class ReportStatus(str, enum.Enum):
@@ -57,43 +44,6 @@ class ActorRole(str, enum.Enum):
     SYSTEM = "system"
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: use timezone-aware UTC datetimes")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), bytes: LargeBinary()}
-
-
 class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
@@ -108,7 +58,7 @@ class Report(Base):
     profile_id: Mapped[str] = mapped_column(String(64), index=True)
     category: Mapped[str] = mapped_column(String(64))
     target_actor: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "report_status"), index=True)
+    status: Mapped[ReportStatus] = mapped_column(enum_column(ReportStatus, "report_status"), index=True)
     created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     ack_due: Mapped[datetime]
@@ -143,7 +93,7 @@ class ReportMessage(Base):
     report_id: Mapped[str] = mapped_column(
         Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    author: Mapped[Author] = mapped_column(_enum(Author, "message_author"))
+    author: Mapped[Author] = mapped_column(enum_column(Author, "message_author"))
     created_at: Mapped[datetime]
     body_sealed: Mapped[bytes]
     body_for_reporter: Mapped[bytes]
@@ -160,10 +110,10 @@ class StatusChange(Base):
     report_id: Mapped[str] = mapped_column(
         Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[ReportStatus | None] = mapped_column(_enum(ReportStatus, "from_status"))
-    to_status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "to_status"))
+    from_status: Mapped[ReportStatus | None] = mapped_column(enum_column(ReportStatus, "from_status"))
+    to_status: Mapped[ReportStatus] = mapped_column(enum_column(ReportStatus, "to_status"))
     at: Mapped[datetime]
-    actor_role: Mapped[ActorRole] = mapped_column(_enum(ActorRole, "actor_role"))
+    actor_role: Mapped[ActorRole] = mapped_column(enum_column(ActorRole, "actor_role"))
     reason_sealed: Mapped[bytes | None]
 
     report: Mapped[Report] = relationship(back_populates="status_changes")
@@ -179,6 +129,3 @@ class FollowUpAttempt(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
 
-
-# The back office tables share this metadata (foreign keys to staff_users, one Alembic history).
-from integrity.staff import models as _staff_models  # noqa: E402, F401

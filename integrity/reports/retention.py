@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import service
+from integrity.reports import casework, db
+from integrity.settings import DomainSettings
 
 logger = logging.getLogger(__name__)
-DEFAULT_RETENTION_DAYS = 365
 DEFAULT_INTERVAL_SECONDS = 24 * 3600
 
 
-def retention_days() -> int:
+def retention_days(settings: DomainSettings | None = None) -> int:
     """INTEGRITY_RETENTION_DAYS (default 365); ValueError with an operator message when it is not usable."""
-    value = os.environ.get("INTEGRITY_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    value = (settings or DomainSettings.from_env()).retention
     try:
         days = int(value)
     except ValueError:
@@ -31,8 +30,8 @@ def retention_days() -> int:
 
 
 def purge_once(sessions: sessionmaker[Session], days: int) -> int:
-    with sessions() as session:
-        deleted = service.purge_closed(session, days)
+    with db.session_scope(sessions) as session:
+        deleted = casework.purge_closed(session, days)
     logger.info("Retention: deleted %d closed report(s) older than %d days", deleted, days)
     return deleted
 

@@ -17,30 +17,32 @@ import nacl.secret
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from integrity.reports.service import utcnow
+from integrity.errors import UserFacingError
+from integrity.ids import IDENTIFIER, PROFILE_ID
+from integrity.reports.deadlines import utcnow
 from integrity.staff import passwords, totp
 from integrity.staff.models import Role, StaffUser
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=15)
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
-PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-ACTOR_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 LOGIN_FAILED = "Gebruikersnaam of wachtwoord klopt niet."
 
 
-class AccountError(Exception):
-    def __init__(self, operator_message: str, user_message: str) -> None:
-        super().__init__(operator_message)
-        self.user_message = user_message
+class AccountError(UserFacingError):
+    pass
 
 
 class LoginFailed(AccountError):
+    keeps_changes = True  # the failed login counts towards the lock-out
+
     def __init__(self, operator_message: str) -> None:
         super().__init__(operator_message, LOGIN_FAILED)
 
 
 class AccountLocked(AccountError):
+    keeps_changes = True
+
     def __init__(self, username: str, until: datetime) -> None:
         super().__init__(f"account '{username}' is locked until {until:%Y-%m-%d %H:%M} UTC after repeated failures",
                          "Te veel mislukte pogingen. Deze account is tijdelijk vergrendeld. Probeer het over een "
@@ -85,13 +87,13 @@ def _check_values(username: str, role: Role, profile_id: str | None, actor: str 
                              "Kies een organisatie voor deze gebruiker.")
     if profile_id is not None and not PROFILE_ID.fullmatch(profile_id):
         raise InvalidAccount(f"invalid profile id '{profile_id[:64]}'", "Deze organisatie bestaat niet.")
-    if role == Role.HANDLER and actor is not None and not ACTOR_ID.fullmatch(actor):
+    if role == Role.HANDLER and actor is not None and not IDENTIFIER.fullmatch(actor):
         raise InvalidAccount(f"invalid actor id '{actor[:64]}'", "Deze actor bestaat niet.")
 
 
 def create_user(session: Session, username: str, display_name: str, role: Role | str, password: str, *,
                 profile_id: str | None = None, actor: str | None = None, now: datetime | None = None) -> StaffUser:
-    """A new active account (commits). Raises InvalidAccount or passwords.WeakPassword."""
+    """A new active account. Raises InvalidAccount or passwords.WeakPassword."""
     role = Role(role)
     username = username.strip().lower()
     display_name = " ".join(display_name.split())[:120] or username
@@ -102,7 +104,7 @@ def create_user(session: Session, username: str, display_name: str, role: Role |
                      actor=actor if role == Role.HANDLER else None, password_hash=passwords.hash_password(password),
                      failed_logins=0, active=True, created_at=now or utcnow())
     session.add(user)
-    session.commit()
+    session.flush()  # the id, for the audit entry the caller adds
     return user
 
 
@@ -115,7 +117,10 @@ def get_user(session: Session, username: str) -> StaffUser | None:
 
 
 def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> StaffUser:
-    """The user if the password is right and the account active and not locked (commits the failure counter)."""
+    """The user if the password is right and the account active and not locked.
+
+    A wrong password counts towards the lock-out: LoginFailed and AccountLocked keep that change.
+    """
     now = now or utcnow()
     user = get_user(session, username[:64]) if username else None
     if user is None or not user.active:
@@ -129,14 +134,12 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
         locked = user.failed_logins >= MAX_FAILED_LOGINS
         if locked:
             user.locked_until, user.failed_logins = now + LOCK_DURATION, 0
-        session.commit()
         if locked:
             raise AccountLocked(user.username, now + LOCK_DURATION)
         raise LoginFailed(f"login failed for '{user.username}': wrong password")
     user.failed_logins, user.locked_until = 0, None
     if passwords.hasher().check_needs_rehash(user.password_hash):
         user.password_hash = passwords.hasher().hash(password)
-    session.commit()
     return user
 
 
@@ -146,38 +149,32 @@ def check_second_factor(user: StaffUser, code: str, key: TotpKey, *, now: float 
 
 def enable_totp(session: Session, user: StaffUser, secret: str, code: str, key: TotpKey,
                 *, now: float | None = None) -> None:
-    """Turn on the second factor once the user proved their app shows the right code (commits)."""
+    """Turn on the second factor once the user proved their app shows the right code."""
     if not totp.verify(secret, code, now=now):
         raise InvalidAccount("TOTP set-up code did not match",
                              "Die code klopt niet. Controleer de tijd op je telefoon en probeer de nieuwe code.")
     user.totp_secret_box = key.seal(secret)
-    session.commit()
 
 
 def disable_totp(session: Session, user: StaffUser) -> None:
     user.totp_secret_box = None
-    session.commit()
 
 
 def set_password(session: Session, user: StaffUser, password: str) -> None:
     user.password_hash = passwords.hash_password(password)
     user.failed_logins, user.locked_until = 0, None
-    session.commit()
 
 
 def unlock(session: Session, user: StaffUser) -> None:
     user.failed_logins, user.locked_until = 0, None
-    session.commit()
 
 
 def set_active(session: Session, user: StaffUser, active: bool) -> None:
     user.active = active
-    session.commit()
 
 
 def record_login(session: Session, user: StaffUser, now: datetime | None = None) -> None:
     user.last_login_at = now or utcnow()
-    session.commit()
 
 
 def list_users(session: Session, profile_id: str | None = None) -> list[StaffUser]:

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.content import TOPICS, default_content
+from integrity.ids import PROFILE_ID
 from integrity.routing import Decision
+from integrity.settings import TIMEZONE
 from integrity.staff.models import ConversationCount
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,7 @@ EVENTS = ("topic", "fallback", "handover", "emergency", "report_started", "repor
 # Route kinds whose answer counts as "a topic answered". Not the informal/formal choice: it continues a
 # psychosocial question that was already counted.
 TOPIC_KINDS = ("psychosocial", "violation", "advice", "reporting", "actor_info")
-ZONE = ZoneInfo("Europe/Brussels")  # the day a conversation happened, as the organisation counts days
-_PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+ZONE = TIMEZONE  # the day a conversation happened, as the organisation counts days
 QUEUE_MAX = 10_000  # events waiting for the database; beyond this they are dropped
 PAUSE_AFTER_FAILURE = 30.0  # seconds without database attempts after a failure
 
@@ -54,7 +54,7 @@ def _check(profile_id: str, event: str, topic: str) -> None:
         raise ValueError(f"unknown conversation event '{event[:40]}'")
     if topic and topic not in TOPICS:
         raise ValueError(f"unknown topic '{topic[:64]}'")
-    if not _PROFILE_ID.fullmatch(profile_id):
+    if not PROFILE_ID.fullmatch(profile_id):
         raise ValueError("invalid profile id")
 
 
@@ -70,6 +70,7 @@ def record(target: Target, profile_id: str, event: str, topic: str = "", day: da
 
 def _upsert(session: Session, profile_id: str, event: str, topic: str, day: date) -> None:
     dialect = session.get_bind().dialect.name
+    insert: Callable[..., Any]
     if dialect == "postgresql":
         insert = postgresql.insert
     elif dialect == "sqlite":

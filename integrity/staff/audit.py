@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrity.reports.service import utcnow
+from integrity.reports.deadlines import utcnow
 from integrity.staff.models import AuditEntry, StaffUser
 
 DETAIL_MAX = 300
@@ -41,7 +41,8 @@ ACTIONS = {
 
 def record(session: Session, action: str, *, user: StaffUser | None = None, username: str | None = None,
            profile_id: str | None = None, report_reference: str | None = None, detail: str = "",
-           now: datetime | None = None, commit: bool = True) -> AuditEntry:
+           now: datetime | None = None) -> AuditEntry:
+    """Add an entry to the session's transaction: it is stored with the change it records, or not at all."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action '{action}'")
     entry = AuditEntry(
@@ -51,8 +52,6 @@ def record(session: Session, action: str, *, user: StaffUser | None = None, user
         action=action, report_reference=report_reference, detail=" ".join(detail.split())[:DETAIL_MAX],
     )
     session.add(entry)
-    if commit:
-        session.commit()
     return entry
 
 

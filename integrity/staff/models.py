@@ -1,6 +1,6 @@
 """Tables of the back office: staff accounts and sessions, case notes, the audit log and conversation counts.
 
-They share the report store's metadata (`integrity.reports.models.Base`), so one Alembic history covers both.
+They share the report store's metadata (`integrity.orm.Base`), so one Alembic history covers both.
 Privacy: nothing here identifies a reporter. Case notes are sealed to the back office key like the report. The
 audit log names staff members and report references, never report content. Conversation counts hold no text and
 no sender, only (day, organisation, event, topic) -> count.
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from integrity.reports.models import Base, _enum
+from integrity.orm import Base, enum_column
 
 
 class Role(str, enum.Enum):
@@ -29,7 +29,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "staff_role"))
     # The organisation profile; None only for an installation-wide admin.
     profile_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # For handlers: the actor (route id from the profile) whose forwarded reports they see.

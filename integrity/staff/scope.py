@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from integrity.reports import service
+from integrity.reports import casework, errors
 from integrity.reports.models import Report
 from integrity.staff.models import Role, StaffUser
 
@@ -29,11 +29,11 @@ def visible(user: StaffUser) -> ColumnElement[bool]:
 
 
 def get_report(session: Session, user: StaffUser, key: str) -> Report:
-    """The report with this id or reference if `user` may see it, else service.ReportNotFound."""
-    report = service._get_report(session, key)  # raises ReportNotFound
+    """The report with this id or reference if `user` may see it, else errors.ReportNotFound."""
+    report = casework.get_report(session, key)  # raises ReportNotFound
     allowed = session.scalar(select(Report.id).where(Report.id == report.id, visible(user)))
     if allowed is None:
-        raise service.ReportNotFound(f"Report '{key[:60]}' is not visible to staff user {user.id}")
+        raise errors.ReportNotFound(f"Report '{key[:60]}' is not visible to staff user {user.id}")
     return report
 
 

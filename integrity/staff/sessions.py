@@ -15,14 +15,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import nacl.exceptions
 import nacl.secret
 from nacl.public import PrivateKey
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from integrity.reports.service import utcnow
+from integrity.reports.deadlines import utcnow
 from integrity.staff.models import StaffSession, StaffUser
 
 IDLE = timedelta(minutes=30)
@@ -70,14 +71,13 @@ def _session_id(token: bytes) -> str:
 
 
 def start(session: Session, user: StaffUser, *, second_factor_done: bool, now: datetime | None = None) -> str:
-    """A new session for `user` (commits); returns the cookie value. Expired sessions are cleared on the way."""
+    """A new session for `user`; returns the cookie value. Expired sessions are cleared on the way."""
     now = now or utcnow()
     token, unlock_key = secrets.token_bytes(_TOKEN_BYTES), secrets.token_bytes(nacl.secret.SecretBox.KEY_SIZE)
     expires = now + (IDLE if second_factor_done else PENDING_SECOND_FACTOR)
     session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
     session.add(StaffSession(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now,
                              expires_at=expires, second_factor_done=second_factor_done))
-    session.commit()
     return f"{_b64(token)}.{_b64(unlock_key)}"
 
 
@@ -98,12 +98,10 @@ def load(session: Session, cookie: str | None, *, now: datetime | None = None) -
     user = session.get(StaffUser, record.user_id)
     if record.expires_at <= now or record.created_at + ABSOLUTE <= now or user is None or not user.active:
         session.delete(record)
-        session.commit()
         return None
     if record.second_factor_done and now - record.last_seen_at >= TOUCH_EVERY:
         record.last_seen_at = now
         record.expires_at = min(now + IDLE, record.created_at + ABSOLUTE)
-        session.commit()
     return LoadedSession(record, user, token, unlock_key)
 
 
@@ -112,12 +110,10 @@ def complete_second_factor(session: Session, loaded: LoadedSession, *, now: date
     loaded.record.second_factor_done = True
     loaded.record.last_seen_at = now
     loaded.record.expires_at = min(now + IDLE, loaded.record.created_at + ABSOLUTE)
-    session.commit()
 
 
 def store_private_key(session: Session, loaded: LoadedSession, private_key: PrivateKey) -> None:
     loaded.record.key_box = bytes(nacl.secret.SecretBox(loaded.unlock_key).encrypt(bytes(private_key)))
-    session.commit()
 
 
 def private_key(loaded: LoadedSession) -> PrivateKey | None:
@@ -131,19 +127,16 @@ def private_key(loaded: LoadedSession) -> PrivateKey | None:
 
 def forget_private_key(session: Session, loaded: LoadedSession) -> None:
     loaded.record.key_box = None
-    session.commit()
 
 
 def end(session: Session, loaded: LoadedSession) -> None:
     session.delete(loaded.record)
-    session.commit()
 
 
 def end_all(session: Session, user_id: int) -> int:
     """Log a user out everywhere (after a password change, deactivation or reset)."""
-    deleted = session.execute(delete(StaffSession).where(StaffSession.user_id == user_id)).rowcount
-    session.commit()
-    return deleted or 0
+    deleted = cast(CursorResult[Any], session.execute(delete(StaffSession).where(StaffSession.user_id == user_id)))
+    return deleted.rowcount or 0
 
 
 def active_sessions(session: Session, user_id: int, *, now: datetime | None = None) -> list[StaffSession]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, SQLColumnExpression, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from integrity.reports.models import Report, ReportStatus
@@ -109,14 +110,14 @@ class Statistics:
     close_days: float | None
 
 
-def _days_between(later: ColumnElement[datetime], earlier: ColumnElement[datetime],
-                  dialect: str) -> ColumnElement[float]:
+def _days_between(later: SQLColumnExpression[Any], earlier: SQLColumnExpression[Any],
+                  dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         return func.julianday(later) - func.julianday(earlier)
     return cast(func.extract("epoch", later - earlier), Float) / 86400.0
 
 
-def _grouped(session: Session, column: ColumnElement[str], where: ColumnElement[bool]) -> list[tuple[str, int]]:
+def _grouped(session: Session, column: SQLColumnExpression[Any], where: ColumnElement[bool]) -> list[tuple[str, int]]:
     rows = session.execute(select(column, func.count()).where(where).group_by(column))
     return sorted(((key or "", int(count)) for key, count in rows), key=lambda row: (-row[1], row[0]))
 
@@ -128,7 +129,8 @@ def report_statistics(session: Session, profile_id: str, period: Period) -> Stat
     where = and_(Report.profile_id == profile_id, Report.created_at >= low, Report.created_at < high)
     months = period.months()
     month_of = case(*[(Report.created_at < month.end, month.key) for month in months], else_="")
-    counted = dict(session.execute(select(month_of, func.count()).where(where).group_by(month_of)).all())
+    counted: dict[str, int] = dict(
+        session.execute(select(month_of, func.count()).where(where).group_by(month_of)).all())
     per_month = [(month.key, int(counted.get(month.key, 0))) for month in months]
     by_status = dict(_grouped(session, Report.status, where))
     per_status = [(status.value, by_status.get(status, 0)) for status in ReportStatus]

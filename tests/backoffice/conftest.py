@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.app import create_app
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
 
@@ -71,7 +71,7 @@ def keys(backoffice_env: Path) -> Keys:
     return Keys(crypto.load_public_key(), crypto.load_private_key(PASSPHRASE))
 
 
-def make_draft(**changes: object) -> service.ReportDraft:
+def make_draft(**changes: object) -> schemas.ReportDraft:
     fields: dict[str, object] = {
         "category": "fraude_corruptie",
         "what_happened": WHAT_HAPPENED,
@@ -84,7 +84,7 @@ def make_draft(**changes: object) -> service.ReportDraft:
         "channel": "web",
     }
     fields.update(changes)
-    return service.ReportDraft(**fields)  # type: ignore[arg-type]
+    return schemas.ReportDraft(**fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ class Submitted:
 
 
 def submit(sessions: sessionmaker[Session], keys: Keys, **changes: object) -> Submitted:
-    with sessions() as session:
-        result = service.submit_report(session, make_draft(**changes), keys.public)
+    with sessions.begin() as session:
+        result = submission.submit_report(session, make_draft(**changes), keys.public)
         report_id = session.scalar(select(Report.id).where(Report.reference == result.reference))
     return Submitted(result.receipt_code, result.reference, str(report_id), result.ack_due, result.feedback_due)
 

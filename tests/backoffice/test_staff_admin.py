@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.routes.staff_admin import AUDIT_LABELS
-from integrity.reports.service import utcnow
+from integrity.reports.deadlines import utcnow
 from integrity.staff import accounts, audit, passwords
 from integrity.staff import sessions as staff_sessions
 from integrity.staff.models import AuditEntry, Role, StaffSession, StaffUser
@@ -38,7 +38,7 @@ GET_PAGES = ("/beheer/gebruikers", "/beheer/profielen", "/beheer/audit")
 @pytest.fixture
 def users(sessions: sessionmaker[Session]) -> dict[str, int]:
     ids = {}
-    with sessions() as session:
+    with sessions.begin() as session:
         for name, (role, profile, actor) in USERS.items():
             ids[name] = accounts.create_user(session, name, name.title(), role, PASSWORD, profile_id=profile,
                                              actor=actor).id
@@ -71,19 +71,19 @@ def as_user(app: FastAPI, users: dict[str, int]) -> Iterator[dict[str, TestClien
 
 
 def user_row(sessions: sessionmaker[Session], username: str) -> StaffUser:
-    with sessions() as session:
+    with sessions.begin() as session:
         user = accounts.get_user(session, username)
         assert user is not None
         return user
 
 
 def count_users(sessions: sessionmaker[Session]) -> int:
-    with sessions() as session:
+    with sessions.begin() as session:
         return accounts.count_users(session)
 
 
 def last_audit(sessions: sessionmaker[Session]) -> AuditEntry:
-    with sessions() as session:
+    with sessions.begin() as session:
         entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
         assert entry is not None
         return entry
@@ -131,7 +131,7 @@ def test_posts_need_a_login_an_admin_and_the_right_csrf_token(client: TestClient
     assert client.post(f"/beheer/gebruikers/{target}", data={"csrf": "x", "actie": "deactiveren"}).status_code == 401
     for name in ("coord-a", "behandel-a"):  # a valid token of their own session: refused for the role
         other = as_user[name]
-        with sessions() as session:
+        with sessions.begin() as session:
             loaded = staff_sessions.load(session, other.cookies.get("bo_sessie"))
             assert loaded is not None
             tokens = {form_name: loaded.csrf_token(form_name) for form_name in ("gebruiker-nieuw", "gebruiker-actie")}
@@ -222,13 +222,13 @@ def test_bad_input_gets_a_dutch_error_and_stores_nothing(who: str, fields: dict[
                                                          as_user: dict[str, TestClient],
                                                          sessions: sessionmaker[Session]) -> None:
     client = as_user[who]  # signs in (audited) before counting
-    with sessions() as session:
+    with sessions.begin() as session:
         audit_before = len(audit.entries(session, limit=1000))
     response = create(client, **fields)
     assert response.status_code == 400
     assert message in response.text and "Niet aangemaakt" in response.text
     assert count_users(sessions) == len(USERS)
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "user_created")) == 0
         assert len(audit.entries(session, limit=1000)) == audit_before
@@ -249,7 +249,7 @@ def test_deactivate_ends_sessions_and_reactivate(app: FastAPI, as_user: dict[str
     assert response.status_code == 303
     assert "uitgeschakeld" in as_user["beheer-a"].get(response.headers["location"]).text
     assert not user_row(sessions, "coord-a").active
-    with sessions() as session:
+    with sessions.begin() as session:
         assert staff_sessions.active_sessions(session, users["coord-a"]) == []
     assert victim.get("/beheer/account", follow_redirects=False).status_code == 303
     entry = last_audit(sessions)
@@ -273,7 +273,7 @@ def test_an_admin_cannot_deactivate_themselves(as_user: dict[str, TestClient], u
 
 def test_unlock_after_lock_out(app: FastAPI, as_user: dict[str, TestClient], users: dict[str, int],
                                sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         user = session.get(StaffUser, users["coord-b"])
         assert user is not None
         user.locked_until = utcnow() + timedelta(minutes=10)
@@ -288,7 +288,7 @@ def test_unlock_after_lock_out(app: FastAPI, as_user: dict[str, TestClient], use
 
 def test_reset_second_factor(as_user: dict[str, TestClient], users: dict[str, int],
                              sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         user = session.get(StaffUser, users["behandel-a"])
         assert user is not None
         user.totp_secret_box = b"sealed secret"
@@ -310,7 +310,7 @@ def test_reset_password_shows_it_once_and_ends_sessions(app: FastAPI, as_user: d
     user = user_row(sessions, "coord-a")
     assert passwords.verify_password(user.password_hash, found.group(1))
     assert not passwords.verify_password(user.password_hash, PASSWORD)
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(StaffSession)
                               .where(StaffSession.user_id == user.id)) == 0
     assert victim.get("/beheer/account", follow_redirects=False).status_code == 303
@@ -351,10 +351,10 @@ def test_every_audit_action_has_a_dutch_label() -> None:
 
 def test_audit_log_newest_first_with_filters_and_pages(as_user: dict[str, TestClient],
                                                        sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         for number in range(60):
             audit.record(session, "report_viewed", username="coord-a", profile_id=ORG_A,
-                         report_reference=f"M-2026-{number:04d}", commit=False)
+                         report_reference=f"M-2026-{number:04d}")
         audit.record(session, "report_viewed", username="coord-b", profile_id=ORG_B, report_reference="M-2026-BBBB")
     admin = as_user["root"]
     page = admin.get("/beheer/audit").text
@@ -374,7 +374,7 @@ def test_audit_log_newest_first_with_filters_and_pages(as_user: dict[str, TestCl
 
 def test_org_admin_reads_only_their_organisations_audit_entries(as_user: dict[str, TestClient],
                                                                 sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         audit.record(session, "report_viewed", username="coord-b", profile_id=ORG_B, report_reference="M-2026-BBBB")
         audit.record(session, "report_viewed", username="coord-a", profile_id=ORG_A, report_reference="M-2026-AAAA")
     own = as_user["beheer-a"].get("/beheer/audit").text

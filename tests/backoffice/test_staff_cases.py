@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.staff import COOKIE
-from integrity.reports import service
+from integrity.reports import casework, deadlines, reporter, submission
 from integrity.reports.models import Report, ReportMessage
 from integrity.staff import accounts
 from integrity.staff import sessions as staff_sessions
@@ -65,7 +65,7 @@ FORMS: dict[str, tuple[str, dict[str, str]]] = {
 
 def create_users(sessions: sessionmaker[Session]) -> dict[str, int]:
     ids = {}
-    with sessions() as session:
+    with sessions.begin() as session:
         for username, (role, profile, actor) in USERS.items():
             user = accounts.create_user(session, username, username.replace("-", " ").title(), role, PASSWORD,
                                         profile_id=profile, actor=actor)
@@ -89,7 +89,7 @@ def login_as(client: TestClient, username: str, *, unlock: bool = True) -> None:
 
 def csrf_for(client: TestClient, sessions: sessionmaker[Session], form: str) -> str:
     """The session's CSRF token for `form`, as its page carries it (also for pages the user cannot open)."""
-    with sessions() as session:
+    with sessions.begin() as session:
         loaded = staff_sessions.load(session, client.cookies.get(COOKIE, path="/beheer"))
         assert loaded is not None, "not logged in"
         return loaded.csrf_token(form)
@@ -115,7 +115,7 @@ class State:
 
 
 def state(sessions: sessionmaker[Session], reference: str) -> State:
-    with sessions() as session:
+    with sessions.begin() as session:
         report = session.scalar(select(Report).where(Report.reference == reference))
         assert report is not None
         notes = session.scalar(select(func.count(CaseNote.id)).where(CaseNote.report_id == report.id)) or 0
@@ -126,13 +126,13 @@ def state(sessions: sessionmaker[Session], reference: str) -> State:
 
 
 def audit_for(sessions: sessionmaker[Session], reference: str) -> list[tuple[str, str]]:
-    with sessions() as session:
+    with sessions.begin() as session:
         return [(entry.username, entry.action) for entry in session.scalars(
             select(AuditEntry).where(AuditEntry.report_reference == reference).order_by(AuditEntry.id))]
 
 
 def assign_directly(sessions: sessionmaker[Session], reference: str, user_id: int | None) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         report = session.scalar(select(Report).where(Report.reference == reference))
         assert report is not None
         report.assignee_id = user_id
@@ -148,8 +148,8 @@ def make_case(sessions: sessionmaker[Session], keys: Keys, users: dict[str, int]
 
 def submit_at(sessions: sessionmaker[Session], keys: Keys, at: datetime, **changes: object) -> Submitted:
     """A report submitted through the service layer at another moment (for deadlines in the past)."""
-    with sessions() as session:
-        result = service.submit_report(session, make_draft(**changes), keys.public, now=at)
+    with sessions.begin() as session:
+        result = submission.submit_report(session, make_draft(**changes), keys.public, now=at)
         report_id = session.scalar(select(Report.id).where(Report.reference == result.reference))
     return Submitted(result.receipt_code, result.reference, str(report_id), result.ack_due, result.feedback_due)
 
@@ -195,14 +195,14 @@ def test_list_shows_metadata_and_deadline_badges_but_no_content(client: TestClie
 
 def test_list_filters_sorts_and_marks_overdue_cases(
         client: TestClient, sessions: sessionmaker[Session], keys: Keys, users: dict[str, int]) -> None:
-    now = service.utcnow()
+    now = deadlines.utcnow()
     fresh = submit(sessions, keys, preferred_route="vertrouwenspersoon", category="pesten")
     late_ack = submit_at(sessions, keys, now - timedelta(days=10))  # ack due 3 days ago
     late_feedback = submit_at(sessions, keys, now - timedelta(days=130))
     closed = submit_at(sessions, keys, now - timedelta(days=1))
-    with sessions() as session:
-        service.acknowledge(session, late_feedback.report_id, now=now - timedelta(days=100))  # feedback due ~10 d ago
-        service.change_status(session, closed.report_id, "afgesloten", "dubbel", public_key=keys.public)
+    with sessions.begin() as session:
+        casework.acknowledge(session, late_feedback.report_id, now=now - timedelta(days=100))  # feedback due ~10 d ago
+        casework.change_status(session, closed.report_id, "afgesloten", "dubbel", public_key=keys.public)
     assign_directly(sessions, late_ack.reference, users["coord-a"])
     login_as(client, "coord-a", unlock=False)
 
@@ -263,9 +263,9 @@ def test_list_pages_by_fifty(client: TestClient, sessions: sessionmaker[Session]
 
 def test_unread_reporter_messages_are_counted_until_the_case_is_opened(
         client: TestClient, sessions: sessionmaker[Session], keys: Keys, case: Submitted) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         for text in ("Nog iets: het gebeurde ook in april.", "En in mei."):
-            service.add_reporter_message(session, case.code, text, public_key=keys.public)
+            reporter.add_reporter_message(session, case.code, text, public_key=keys.public)
     login_as(client, "coord-a")
     assert "2 nieuwe berichten van de melder" in client.get("/beheer/meldingen").text
     detail = client.get(f"/beheer/meldingen/{case.reference}").text
@@ -343,7 +343,7 @@ def test_case_workflow_reply_reaches_the_reporter_but_notes_never_do(
     assert again.headers["location"].endswith("gedaan=al-bevestigd")
 
     assert post_form(client, sessions, ref, "melding-notitie").status_code == 303
-    with sessions() as session:
+    with sessions.begin() as session:
         sealed = session.scalar(select(CaseNote.body_sealed))
     assert sealed is not None and NOTE.encode() not in sealed
     assert post_form(client, sessions, ref, "melding-bericht").status_code == 303

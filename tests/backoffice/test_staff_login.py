@@ -18,7 +18,7 @@ PASSWORD = "een lang wachtwoord 42"
 
 @pytest.fixture
 def coordinator(sessions: sessionmaker[Session]) -> str:
-    with sessions() as session:
+    with sessions.begin() as session:
         accounts.create_user(session, "coord", "Chris Coördinator", Role.COORDINATOR, PASSWORD,
                              profile_id="vlaamse-overheid")
     return "coord"
@@ -32,7 +32,7 @@ def login(client: TestClient, username: str, password: str = PASSWORD, **extra: 
 
 
 def audit_actions(sessions: sessionmaker[Session]) -> list[str]:
-    with sessions() as session:
+    with sessions.begin() as session:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
@@ -54,11 +54,11 @@ def test_login_sets_a_locked_down_cookie_and_logout_ends_the_session(
     assert "Secure" not in cookie  # plain HTTP in the test; Secure behind TLS
     account = client.get("/beheer/account")
     assert account.status_code == 200 and "Chris Coördinator" in account.text
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(StaffSession.id)) is not None
     logout_csrf = form_field(account.text, "/beheer/afmelden")
     assert client.post("/beheer/afmelden", data={"csrf": logout_csrf}, follow_redirects=False).status_code == 303
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(StaffSession.id)) is None
     assert client.get("/beheer/account", follow_redirects=False).status_code == 303
     assert audit_actions(sessions)[-2:] == ["login", "logout"]
@@ -80,7 +80,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
     locked = login(client, coordinator)
     assert locked.status_code == 401 and "tijdelijk vergrendeld" in locked.text
     assert "account_locked" in audit_actions(sessions)
-    with sessions() as session:
+    with sessions.begin() as session:
         accounts.unlock(session, accounts.get_user(session, coordinator))  # type: ignore[arg-type]
     assert login(client, coordinator).status_code == 303
 
@@ -111,12 +111,12 @@ def test_unlocking_the_key_needs_the_passphrase_and_is_audited(
     token = form_field(client.get("/beheer/sleutel").text, "/beheer/sleutel")
     wrong = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": "verkeerde wachtzin"})
     assert wrong.status_code == 401 and "Die wachtzin klopt niet" in wrong.text
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(StaffSession.key_box)) is None
     right = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": PASSPHRASE, "volgende": "/beheer/account"},
                         follow_redirects=False)
     assert right.status_code == 303 and right.headers["location"] == "/beheer/account"
-    with sessions() as session:
+    with sessions.begin() as session:
         box = session.scalar(select(StaffSession.key_box))
     assert box is not None and len(box) > 32
     assert "key_unlocked" in audit_actions(sessions)
@@ -176,7 +176,7 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(
     done = client.post("/beheer/account/wachtwoord", data={"csrf": token, "huidig": PASSWORD, "nieuw": new,
                                                           "herhaal": new}, follow_redirects=False)
     assert done.status_code == 303
-    with sessions() as session:
+    with sessions.begin() as session:
         assert len(list(session.scalars(select(StaffSession.id)))) == 1  # the old one ended, a new one started
     client.cookies.clear()
     assert login(client, coordinator, PASSWORD).status_code == 401

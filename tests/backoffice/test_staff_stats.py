@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.routes.staff_stats import csv_safe, date_label
-from integrity.reports import service
+from integrity.reports import casework
 from integrity.reports.models import Report
 from integrity.staff import accounts, analytics
 from integrity.staff.models import AuditEntry, Role
@@ -36,7 +36,7 @@ PAGES = ("/beheer/statistieken", "/beheer/statistieken/export.csv", "/beheer/ges
 
 @pytest.fixture
 def users(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
+    with sessions.begin() as session:
         for name, (role, profile, actor) in USERS.items():
             accounts.create_user(session, name, name.title(), role, PASSWORD, profile_id=profile, actor=actor)
 
@@ -68,8 +68,8 @@ def reports(sessions: sessionmaker[Session], keys: Keys) -> None:
     for number in range(6):
         stored = submit(sessions, keys, category="fraude_corruptie", preferred_route="audit_vlaanderen")
         if number < 5:
-            with sessions() as session:
-                service.acknowledge(session, stored.report_id)
+            with sessions.begin() as session:
+                casework.acknowledge(session, stored.report_id)
     for _ in range(2):
         submit(sessions, keys, category="pesten", preferred_route="vertrouwenspersoon")
     for _ in range(7):
@@ -156,10 +156,10 @@ def test_export_suppresses_small_counts_and_is_audited(as_user: dict[str, TestCl
     assert not any(value in {"1", "2", "3", "4"} for value in figures.values())
     months = [key for section, key in figures if section == "maand"]
     assert len(months) == 12
-    with sessions() as session:
+    with sessions.begin() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).one()
     assert entry.username == "coord-a" and entry.profile_id == ORG_A and "statistics CSV" in entry.detail
-    with sessions() as session:
+    with sessions.begin() as session:
         references = list(session.scalars(select(Report.reference)))
     assert not any(reference in response.text for reference in references)
 

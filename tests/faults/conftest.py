@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devtools.postgres import PostgresServer, PostgresUnavailable, temporary_postgres
 from devtools.stack import Stack, StackError, free_port, prepare_reports, running_stack
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db, reporter
 from integrity.reports.models import Report
 from tests.conftest import require_model
 
@@ -120,8 +120,8 @@ class FaultStack:
         """The decrypted contents of the stored reports whose text contains `marker`."""
         private = crypto.load_private_key(PASSPHRASE)
         with self.sessions() as session:
-            contents = [{**service.read_report(session, s.id, private, mark_read=False).content,
-                         "reference": s.reference} for s in service.list_reports(session)]
+            contents = [{**casework.read_report(session, s.id, private, mark_read=False).content,
+                         "reference": s.reference} for s in casework.list_reports(session)]
         return [c for c in contents if marker in c["what_happened"]]
 
     def count(self) -> int:
@@ -131,7 +131,7 @@ class FaultStack:
     def opens(self, code: str) -> str:
         """The reference of the report that `code` opens through the reporter's follow-up."""
         with self.sessions() as session:
-            return service.follow_up(session, code, throttle_key="fault-" + uuid.uuid4().hex).reference
+            return reporter.follow_up(session, code, throttle_key="fault-" + uuid.uuid4().hex).reference
 
     def stop_postgres(self) -> None:
         result = self.postgres.run("pg_ctl", "-D", str(self.postgres.data), "-m", "immediate", "-w", "stop")

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backoffice.app import create_app
-from backoffice.routes.chat import channel_texts
 from backoffice.settings import Settings
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.texts import channel_texts
 from tests.faults.conftest import WAIT, FaultStack, joined, sender
 
 pytestmark = pytest.mark.rasa

@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import reporting
-from actions.reporting import ActionReportFinish, ActionReportIntro, submission_id
-from integrity.reports import crypto, db, service
+from actions import forms, report_form
+from actions.report_form import ActionReportFinish, ActionReportIntro, submission_id
+from integrity.reports import crypto, db, errors, reporter
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
+from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen RT-1", "report_when": "gisteren",
            "report_where": "aankoop", "report_people": "", "report_evidence": "", "report_anonymous": "ja",
@@ -35,8 +36,8 @@ def started(message_id: str = "9f1c2a", at: float = 1700000000.25) -> list[dict[
 
 
 def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None, who: str = "pseudonym-1") -> Tracker:
-    message = {"text": "Verzenden", "intent": {"name": "out_of_scope"}, "entities": [], "metadata": {}}
-    return Tracker(who, dict(ANSWERS if slots is None else slots), message, events, False, None, {}, "report_form")
+    return make_tracker(text="Verzenden", slots=ANSWERS if slots is None else slots, events=events, sender=who,
+                        latest_action="report_form")
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionma
     engine = db.make_engine(f"sqlite:///{tmp_path / 'reports.db'}")
     upgrade(engine)
     factory = db.make_sessionmaker(engine)
-    monkeypatch.setattr(reporting, "sessions", lambda: factory)
+    monkeypatch.setattr(forms, "sessions", lambda: factory)
     yield factory
     engine.dispose()
 
@@ -91,9 +92,9 @@ async def test_a_reply_lost_after_storing_and_a_resend_make_one_report(store: se
     shown = await finish(tracker(events))
     assert count(store) == 1
     with store() as session:
-        assert service.follow_up(session, code_in(shown), "t").report["what_happened"] == "valse facturen RT-1"
-        with pytest.raises(service.UnknownReceipt):
-            service.follow_up(session, code_in(lost), "t")
+        assert reporter.follow_up(session, code_in(shown), "t").report["what_happened"] == "valse facturen RT-1"
+        with pytest.raises(errors.UnknownReceipt):
+            reporter.follow_up(session, code_in(lost), "t")
     await finish(tracker(started(message_id="a-new-report")))
     assert count(store) == 2, "a new report is not taken for a retry"
 
@@ -115,14 +116,14 @@ async def test_a_commit_whose_answer_was_lost_is_not_stored_twice(store: session
         session.commit = commit_then_fail  # type: ignore[method-assign]
         return session
 
-    monkeypatch.setattr(reporting, "sessions", lambda: broken_after_commit)
+    monkeypatch.setattr(forms, "sessions", lambda: broken_after_commit)
     failed = await finish(tracker(started()))
     assert "NIET verzonden" in failed and count(real) == 1
-    monkeypatch.setattr(reporting, "sessions", lambda: real)
+    monkeypatch.setattr(forms, "sessions", lambda: real)
     shown = await finish(tracker(started()))
     assert count(real) == 1
     with real() as session:
-        assert service.follow_up(session, code_in(shown), "t").reference
+        assert reporter.follow_up(session, code_in(shown), "t").reference
 
 
 async def test_the_intro_resumes_a_report_whose_sending_never_finished(store: sessionmaker[Session]) -> None:
@@ -136,6 +137,6 @@ async def test_the_intro_resumes_a_report_whose_sending_never_finished(store: se
 
 
 async def test_a_skipped_optional_answer_survives_the_form_resuming() -> None:
-    result = await reporting.ValidateReportForm().validate_report_people("", CollectingDispatcher(),
+    result = await report_form.ValidateReportForm().validate_report_people("", CollectingDispatcher(),
                                                                            tracker(started()), {})
     assert result == {"report_people": ""}

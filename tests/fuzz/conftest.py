@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from backoffice.app import create_app
 from backoffice.settings import Settings
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db, reporter, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
 from integrity.staff import accounts
@@ -67,24 +67,24 @@ def _seed(settings: Settings) -> tuple[list[Seeded], dict[str, int]]:
             user_ids[role] = accounts.create_user(session, username, f"Fuzz {role}", kind, PASSWORD,
                                                   profile_id=profile, actor=actor).id
         for profile, text, fate in REPORTS:
-            draft = service.ReportDraft(category="fraude_corruptie", what_happened=text, profile_id=profile,
+            draft = schemas.ReportDraft(category="fraude_corruptie", what_happened=text, profile_id=profile,
                                         channel="web", when="vorige week", where="gebouw A")
-            result = service.submit_report(session, draft, public)
+            result = submission.submit_report(session, draft, public)
             report_id = str(session.scalar(select(Report.id).where(Report.reference == result.reference)))
             seeded.append(Seeded(result.reference, report_id, result.receipt_code))
-            service.add_reporter_message(session, result.receipt_code, "Ik heb er nog een foto van.",
+            reporter.add_reporter_message(session, result.receipt_code, "Ik heb er nog een foto van.",
                                          public_key=public)
             if fate != "new":  # a reply acknowledges the report; "new" keeps the acknowledge form on its page
-                service.reply_to_reporter(session, report_id, "Dank je, we bekijken het.", private)
+                casework.reply_to_reporter(session, report_id, "Dank je, we bekijken het.", private)
             if fate == "handler":
                 session.execute(update(Report).where(Report.id == report_id).values(assignee_id=user_ids["handler"]))
             elif fate == "forwarded":
                 session.execute(update(Report).where(Report.id == report_id).values(target_actor="vertrouwenspersoon"))
             elif fate == "closed":
-                service.change_status(session, report_id, "afgesloten", "Afgehandeld.", public_key=public)
+                casework.change_status(session, report_id, "afgesloten", "Afgehandeld.", public_key=public)
             session.commit()
         for number in range(BULK_REPORTS):  # more than one page of the case list: its paging links get fuzzed too
-            service.submit_report(session, service.ReportDraft(
+            submission.submit_report(session, schemas.ReportDraft(
                 category="pesten", what_happened=f"Melding nummer {number} over pesten op de dienst.",
                 profile_id="vlaamse-overheid", channel="web"), public)
     engine.dispose()

@@ -21,8 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backoffice.app import create_app
-from backoffice.routes.chat import channel_texts
 from backoffice.settings import Settings
+from bot.texts import channel_texts
 from tests.fuzz.checks import response_problems
 from tests.fuzz.profile import fuzz_settings
 from tests.fuzz.rasa_stub import RasaStub

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import insert
 
-from integrity.reports.service import utcnow
+from integrity.reports.deadlines import utcnow
 from integrity.staff.models import AuditEntry
 from tests.fuzz.checks import Allowed, Snapshot, response_problems
 from tests.fuzz.world import World

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db, reporter, submission
 from integrity.reports.cli import main
-from tests.reports.conftest import PASSPHRASE, make_draft
+from tests.plugins.report_store import PASSPHRASE, make_draft
 
 SECRET_TEXT = "De kassa van de kantine klopt al drie maanden niet"
 
@@ -50,11 +50,11 @@ def test_migrate_keygen_list_show(cli_env: str, report_env: Path, capsys: pytest
     assert code == 0 and "No reports." in out
 
     engine = db.make_engine(cli_env)
-    with db.make_sessionmaker(engine)() as session:
-        submitted = service.submit_report(
+    with db.make_sessionmaker(engine).begin() as session:
+        submitted = submission.submit_report(
             session, make_draft(what_happened=SECRET_TEXT, anonymous=False, contact="tel. 0470 00 00 00"),
             crypto.load_public_key(), now=datetime.now(timezone.utc) - timedelta(days=10))
-        service.add_reporter_message(session, submitted.receipt_code, "Nog een detail")
+        reporter.add_reporter_message(session, submitted.receipt_code, "Nog een detail")
     engine.dispose()
 
     code, out, _ = run(capsys, "list")
@@ -76,7 +76,8 @@ def test_show_with_wrong_passphrase_fails_cleanly(
 ) -> None:
     assert run(capsys, "migrate")[0] == 0
     assert run(capsys, "keygen")[0] == 0
-    submitted = service.submit_report(cli_session, make_draft(), crypto.load_public_key())
+    submitted = submission.submit_report(cli_session, make_draft(), crypto.load_public_key())
+    cli_session.commit()
     monkeypatch.setenv("INTEGRITY_KEY_PASSPHRASE", "this is not the passphrase")
     code, out, err = run(capsys, "show", submitted.reference)
     assert code == 1
@@ -94,10 +95,11 @@ def test_purge_uses_retention_days(
     assert run(capsys, "keygen")[0] == 0
     public_key = crypto.load_public_key()
     long_ago = datetime.now(timezone.utc) - timedelta(days=400)
-    old = service.submit_report(cli_session, make_draft(), public_key, now=long_ago)
-    service.change_status(cli_session, old.reference, "afgesloten", now=long_ago + timedelta(days=1))
-    recent = service.submit_report(cli_session, make_draft(), public_key, now=long_ago)
-    service.change_status(cli_session, recent.reference, "afgesloten", now=long_ago + timedelta(days=300))
+    old = submission.submit_report(cli_session, make_draft(), public_key, now=long_ago)
+    casework.change_status(cli_session, old.reference, "afgesloten", now=long_ago + timedelta(days=1))
+    recent = submission.submit_report(cli_session, make_draft(), public_key, now=long_ago)
+    casework.change_status(cli_session, recent.reference, "afgesloten", now=long_ago + timedelta(days=300))
+    cli_session.commit()
     cli_session.close()
 
     code, out, _ = run(capsys, "purge")  # default 365 days
@@ -117,7 +119,8 @@ def test_rotate(cli_session: Session, report_env: Path, capsys: pytest.CaptureFi
                 monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(capsys, "migrate")[0] == 0
     assert run(capsys, "keygen")[0] == 0
-    submitted = service.submit_report(cli_session, make_draft(what_happened=SECRET_TEXT), crypto.load_public_key())
+    submitted = submission.submit_report(cli_session, make_draft(what_happened=SECRET_TEXT), crypto.load_public_key())
+    cli_session.commit()
     cli_session.close()
     monkeypatch.setenv("INTEGRITY_NEW_KEY_PASSPHRASE", "another long passphrase")
     code, out, _ = run(capsys, "rotate")

@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from integrity import settings
 from integrity.reports import db
 from integrity.reports.cli import upgrade
+from integrity.reports.deadlines import utcnow
 from integrity.reports.models import FollowUpAttempt
-from integrity.reports.service import utcnow
 
 
 def test_urls_are_normalised_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert db.database_url() == db.DEFAULT_DATABASE_URL
-    assert db.DEFAULT_DATABASE_URL.endswith("/var/integrity.db")
+    assert db.database_url() == settings.DEFAULT_DATABASE_URL
+    assert settings.DEFAULT_DATABASE_URL.endswith("/var/integrity.db")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p%40ss@db.example/integrity")
     assert db.normalise_url(db.database_url()).drivername == "postgresql+psycopg"
     with pytest.raises(ValueError, match="Unsupported DATABASE_URL"):

@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+from integrity.orm import Base
 from integrity.reports.cli import alembic_config, upgrade
-from integrity.reports.models import Base
 
 TABLES = {"reports", "report_messages", "status_changes", "follow_up_attempts", "staff_users", "staff_sessions",
           "case_notes", "audit_log", "conversation_counts"}

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import retention, service
-from tests.reports.conftest import Keys, make_draft
+from integrity.reports import casework, deadlines, retention, submission
+from tests.plugins.report_store import Keys, make_draft
 
 
 def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,17 +24,17 @@ def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 async def test_scheduled_purge_deletes_old_closed_reports_and_survives_failures(
         sessions: sessionmaker[Session], keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
-    with sessions() as session:
-        old = service.submit_report(session, make_draft(), keys.public,
-                                    now=service.utcnow() - timedelta(days=40))
-        kept = service.submit_report(session, make_draft(), keys.public)
-        service.change_status(session, old.reference, "afgesloten", "klaar",
-                              now=service.utcnow() - timedelta(days=35))
+    with sessions.begin() as session:
+        old = submission.submit_report(session, make_draft(), keys.public,
+                                    now=deadlines.utcnow() - timedelta(days=40))
+        kept = submission.submit_report(session, make_draft(), keys.public)
+        casework.change_status(session, old.reference, "afgesloten", "klaar",
+                              now=deadlines.utcnow() - timedelta(days=35))
     task = asyncio.create_task(retention.purge_periodically(sessions, days=30, interval_seconds=0.05))
     await asyncio.sleep(0.3)
     task.cancel()
-    with sessions() as session:
-        assert [s.reference for s in service.list_reports(session)] == [kept.reference]
+    with sessions.begin() as session:
+        assert [s.reference for s in casework.list_reports(session)] == [kept.reference]
 
     def broken() -> Session:
         raise RuntimeError("database down")

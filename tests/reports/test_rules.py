@@ -6,10 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from integrity.reports import service
+from integrity.reports import deadlines, schemas
+from integrity.reports.deadlines import add_months
+from integrity.reports.errors import ReportValidationError
 from integrity.reports.models import ReportStatus
-from integrity.reports.service import ReportValidationError, add_months, validate_draft
-from tests.reports.conftest import make_draft
+from integrity.reports.validation import validate_draft
+from tests.plugins.report_store import make_draft
 
 UTC = timezone.utc
 
@@ -62,20 +64,20 @@ def test_other_fields_are_checked() -> None:
 ])
 def test_feedback_deadline_is_three_calendar_months(start: datetime, expected: datetime) -> None:
     assert add_months(start, 3) == expected
-    assert service.feedback_due_for(start - timedelta(days=3), start) == expected
-    assert service.feedback_due_for(start, None) == expected
-    assert service.ack_due_for(start) == start + timedelta(days=7)
+    assert deadlines.feedback_due_for(start - timedelta(days=3), start) == expected
+    assert deadlines.feedback_due_for(start, None) == expected
+    assert deadlines.ack_due_for(start) == start + timedelta(days=7)
 
 
 def test_overdue_helpers() -> None:
     created = datetime(2026, 3, 1, tzinfo=UTC)
-    summary = service.ReportSummary(
+    summary = schemas.ReportSummary(
         id="x", reference="M-2026-AAAAAA", profile_id="p", category="c", target_actor=None,
-        status=ReportStatus.NIEUW, created_at=created, acknowledged_at=None, ack_due=service.ack_due_for(created),
-        feedback_due=service.feedback_due_for(created, None), closed_at=None,
+        status=ReportStatus.NIEUW, created_at=created, acknowledged_at=None, ack_due=deadlines.ack_due_for(created),
+        feedback_due=deadlines.feedback_due_for(created, None), closed_at=None,
     )
-    assert not service.is_overdue(summary, created + timedelta(days=7))
-    assert service.is_ack_overdue(summary, created + timedelta(days=7, seconds=1))
-    assert service.is_feedback_overdue(summary, datetime(2026, 6, 2, tzinfo=UTC))
-    assert not service.is_feedback_overdue(summary, datetime(2026, 6, 2, tzinfo=UTC),
+    assert not deadlines.is_overdue(summary, created + timedelta(days=7))
+    assert deadlines.is_ack_overdue(summary, created + timedelta(days=7, seconds=1))
+    assert deadlines.is_feedback_overdue(summary, datetime(2026, 6, 2, tzinfo=UTC))
+    assert not deadlines.is_feedback_overdue(summary, datetime(2026, 6, 2, tzinfo=UTC),
                                            last_reply_at=created + timedelta(days=10))

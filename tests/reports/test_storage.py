@@ -15,16 +15,16 @@ from nacl.public import PrivateKey
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import crypto, db, receipts, service
-from integrity.reports.models import FollowUpAttempt, Report, ReportMessage, ReportStatus, StatusChange
-from integrity.reports.service import (
+from integrity.reports import casework, crypto, db, errors, receipts, reporter, schemas, submission
+from integrity.reports.errors import (
     FollowUpThrottled,
     InvalidStatusChange,
     ReportClosed,
     ReportNotFound,
     UnknownReceipt,
 )
-from tests.reports.conftest import PASSPHRASE, Keys, make_draft
+from integrity.reports.models import FollowUpAttempt, Report, ReportMessage, ReportStatus, StatusChange
+from tests.plugins.report_store import PASSPHRASE, Keys, make_draft
 
 T0 = datetime(2026, 1, 30, 9, 0, tzinfo=timezone.utc)
 SECRET_TEXT = "Geheime observatie: kluis 4711 wordt elke vrijdag leeggehaald"
@@ -45,11 +45,11 @@ def raw_database_text(engine: Engine) -> bytes:
 
 
 def test_submit_then_list_shows_metadata_and_deadlines(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
     assert submitted.ack_due == T0 + timedelta(days=7)
     assert submitted.feedback_due == datetime(2026, 4, 30, 9, 0, tzinfo=timezone.utc)
 
-    [summary] = service.list_reports(session, now=T0 + timedelta(days=1))
+    [summary] = casework.list_reports(session, now=T0 + timedelta(days=1))
     assert summary.reference == submitted.reference
     assert summary.reference.startswith("M-2026-")
     assert (summary.profile_id, summary.category, summary.target_actor) == (
@@ -59,25 +59,25 @@ def test_submit_then_list_shows_metadata_and_deadlines(session: Session, keys: K
     assert summary.ack_due == T0 + timedelta(days=7)
     assert not summary.ack_overdue and not summary.feedback_overdue
 
-    late = service.list_reports(session, overdue_only=True, now=T0 + timedelta(days=8))
+    late = casework.list_reports(session, overdue_only=True, now=T0 + timedelta(days=8))
     assert [s.reference for s in late] == [submitted.reference]
     assert late[0].ack_overdue
-    assert service.list_reports(session, profile_id="federale-politie") == []
-    assert service.list_reports(session, actor="vertrouwenspersoon") == []
-    assert len(service.list_reports(session, status="nieuw")) == 1
-    assert service.list_reports(session, status=ReportStatus.AFGESLOTEN) == []
+    assert casework.list_reports(session, profile_id="federale-politie") == []
+    assert casework.list_reports(session, actor="vertrouwenspersoon") == []
+    assert len(casework.list_reports(session, status="nieuw")) == 1
+    assert casework.list_reports(session, status=ReportStatus.AFGESLOTEN) == []
 
 
 def test_content_is_unreadable_without_the_private_key(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
+    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
     stored = session.scalar(select(Report))
     assert stored is not None
     with pytest.raises(crypto.DecryptionError):
         crypto.unseal(PrivateKey.generate(), stored.content_sealed)
     with pytest.raises(crypto.DecryptionError):
-        service.read_report(session, stored.id, PrivateKey.generate())
+        casework.read_report(session, stored.id, PrivateKey.generate())
 
-    detail = service.read_report(session, submitted.reference, keys.private)
+    detail = casework.read_report(session, submitted.reference, keys.private)
     assert detail.content["what_happened"] == SECRET_TEXT
     assert detail.content["channel"] == "telegram"
     assert detail.content["anonymous"] is True
@@ -87,7 +87,7 @@ def test_only_the_receipt_hash_is_stored_and_nothing_in_plaintext(
     session: Session, engine: Engine, keys: Keys
 ) -> None:
     draft = make_draft(what_happened=SECRET_TEXT, anonymous=False, contact=CONTACT)
-    submitted = service.submit_report(session, draft, keys.public)
+    submitted = submission.submit_report(session, draft, keys.public)
     code = receipts.normalise(submitted.receipt_code)
     assert len(code) >= 16 and code.isdigit()
     assert submitted.receipt_code == " ".join(code[i:i + 4] for i in range(0, 16, 4))
@@ -97,9 +97,10 @@ def test_only_the_receipt_hash_is_stored_and_nothing_in_plaintext(
     assert stored.receipt_hash == receipts.receipt_hash(code)
     assert code not in stored.receipt_hash
 
-    service.add_reporter_message(session, code, "Extra: " + SECRET_TEXT[::-1], throttle_key=SENDER)
+    reporter.add_reporter_message(session, code, "Extra: " + SECRET_TEXT[::-1], throttle_key=SENDER)
     with pytest.raises(UnknownReceipt):
-        service.follow_up(session, "0000 0000 0000 0001", SENDER)
+        reporter.follow_up(session, "0000 0000 0000 0001", SENDER)
+    session.commit()
     session.close()
 
     raw = raw_database_text(engine)
@@ -126,109 +127,110 @@ def test_no_column_can_hold_a_reporter_identity(engine: Engine) -> None:
 
 
 def test_follow_up_shows_status_and_back_office_reply(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public, now=T0)
-    view = service.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(hours=1))
+    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public, now=T0)
+    view = reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(hours=1))
     assert view.status == ReportStatus.NIEUW
     assert view.report["what_happened"] == SECRET_TEXT
     assert view.messages == []
 
-    service.reply_to_reporter(session, submitted.reference, "Bedankt, we onderzoeken dit.", keys.private,
+    casework.reply_to_reporter(session, submitted.reference, "Bedankt, we onderzoeken dit.", keys.private,
                               now=T0 + timedelta(days=2))
     dashed = submitted.receipt_code.replace(" ", "-")
-    view = service.follow_up(session, dashed, SENDER, now=T0 + timedelta(days=3))
+    view = reporter.follow_up(session, dashed, SENDER, now=T0 + timedelta(days=3))
     assert view.status == ReportStatus.ONTVANGEN  # the reply acknowledged the report
     assert view.acknowledged_at == T0 + timedelta(days=2)
     assert [(m.author.value, m.text, m.new) for m in view.messages] == [
         ("backoffice", "Bedankt, we onderzoeken dit.", True)]
-    again = service.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(days=3))
+    again = reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(days=3))
     assert not again.messages[0].new
 
 
 def test_wrong_or_malformed_code_is_unknown_receipt(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public)
+    submitted = submission.submit_report(session, make_draft(), keys.public)
     digits = receipts.normalise(submitted.receipt_code)
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
     for code in (wrong, "1234", "abcd efgh ijkl mnop", ""):
         with pytest.raises(UnknownReceipt) as error:
-            service.follow_up(session, code, SENDER)
+            reporter.follow_up(session, code, SENDER)
         assert "ontvangstcode" in error.value.user_message
     with pytest.raises(UnknownReceipt):
-        service.add_reporter_message(session, wrong, "hallo")
+        reporter.add_reporter_message(session, wrong, "hallo")
 
 
 def test_follow_up_is_throttled_after_five_failures_and_reset_after_the_window(
     session: Session, keys: Keys
 ) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
     digits = receipts.normalise(submitted.receipt_code)
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
 
-    service.follow_up(session, submitted.receipt_code, SENDER, now=T0)  # successes do not count
+    reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0)  # successes do not count
     for minute in range(5):
         with pytest.raises(UnknownReceipt):
-            service.follow_up(session, wrong, SENDER, now=T0 + timedelta(minutes=minute))
+            reporter.follow_up(session, wrong, SENDER, now=T0 + timedelta(minutes=minute))
     with pytest.raises(FollowUpThrottled) as throttled:
-        service.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(minutes=5))
-    assert 0 < throttled.value.retry_after <= 600
-    assert "minuten" in throttled.value.user_message
+        reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(minutes=5))
+    # The oldest failure (T0) leaves the ten-minute window at T0 + 10 min: 300 s from now, plus the rounding second.
+    assert throttled.value.retry_after == 301
+    assert "Probeer het over 6 minuten opnieuw." in throttled.value.user_message
     with pytest.raises(FollowUpThrottled):
-        service.add_reporter_message(session, submitted.receipt_code, "hallo", throttle_key=SENDER,
+        reporter.add_reporter_message(session, submitted.receipt_code, "hallo", throttle_key=SENDER,
                                      now=T0 + timedelta(minutes=6))
 
     # Another sender is not affected; the stored key is a keyed hash, not the sender id.
-    assert service.follow_up(session, submitted.receipt_code, "telegram:42", now=T0 + timedelta(minutes=6))
+    assert reporter.follow_up(session, submitted.receipt_code, "telegram:42", now=T0 + timedelta(minutes=6))
     stored_keys = set(session.scalars(select(FollowUpAttempt.key_hash)))
     assert stored_keys == {receipts.throttle_hash(SENDER)}
 
     # The first failure leaves the window: one more attempt is allowed, then throttled again.
     after_first = T0 + timedelta(minutes=10, seconds=1)
     with pytest.raises(UnknownReceipt):
-        service.follow_up(session, wrong, SENDER, now=after_first)
+        reporter.follow_up(session, wrong, SENDER, now=after_first)
     with pytest.raises(FollowUpThrottled):
-        service.follow_up(session, submitted.receipt_code, SENDER, now=after_first)
+        reporter.follow_up(session, submitted.receipt_code, SENDER, now=after_first)
 
     # Once all failures are older than ten minutes, the right code works again.
-    view = service.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(minutes=21))
+    view = reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(minutes=21))
     assert view.reference == submitted.reference
 
 
 def test_reporter_message_reaches_the_back_office(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public, now=T0)
-    service.add_reporter_message(session, submitted.receipt_code, "Ik heb nog een derde factuur gevonden.",
+    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    reporter.add_reporter_message(session, submitted.receipt_code, "Ik heb nog een derde factuur gevonden.",
                                  throttle_key=SENDER, now=T0 + timedelta(days=1))
-    [summary] = service.list_reports(session)
+    [summary] = casework.list_reports(session)
     assert summary.unread_messages == 1
 
-    detail = service.read_report(session, submitted.reference, keys.private)
+    detail = casework.read_report(session, submitted.reference, keys.private)
     assert [(m.author.value, m.text) for m in detail.messages] == [
         ("reporter", "Ik heb nog een derde factuur gevonden.")]
-    assert service.list_reports(session)[0].unread_messages == 0
+    assert casework.list_reports(session)[0].unread_messages == 0
 
-    view = service.follow_up(session, submitted.receipt_code, SENDER)
+    view = reporter.follow_up(session, submitted.receipt_code, SENDER)
     assert [m.text for m in view.messages] == ["Ik heb nog een derde factuur gevonden."]
 
 
 def test_status_changes_are_recorded_with_history(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
     ref = submitted.reference
-    service.change_status(session, ref, "in_behandeling", "onderzoek gestart", now=T0 + timedelta(days=1))
-    service.change_status(session, ref, ReportStatus.DOORVERWEZEN, "naar Audit Vlaanderen",
+    casework.change_status(session, ref, "in_behandeling", "onderzoek gestart", now=T0 + timedelta(days=1))
+    casework.change_status(session, ref, ReportStatus.DOORVERWEZEN, "naar Audit Vlaanderen",
                           now=T0 + timedelta(days=2))
     with pytest.raises(InvalidStatusChange):
-        service.change_status(session, ref, "nieuw")
+        casework.change_status(session, ref, "nieuw")
     with pytest.raises(InvalidStatusChange):
-        service.change_status(session, ref, "doorverwezen")
+        casework.change_status(session, ref, "doorverwezen")
     with pytest.raises(InvalidStatusChange):
-        service.change_status(session, ref, "gearchiveerd")
-    service.change_status(session, ref, "afgesloten", "feiten bevestigd, tuchtprocedure", now=T0 + timedelta(days=3))
+        casework.change_status(session, ref, "gearchiveerd")
+    casework.change_status(session, ref, "afgesloten", "feiten bevestigd, tuchtprocedure", now=T0 + timedelta(days=3))
     with pytest.raises(InvalidStatusChange):
-        service.change_status(session, ref, "in_behandeling")
+        casework.change_status(session, ref, "in_behandeling")
     with pytest.raises(ReportClosed):
-        service.add_reporter_message(session, submitted.receipt_code, "nog iets")
+        reporter.add_reporter_message(session, submitted.receipt_code, "nog iets")
     with pytest.raises(ReportNotFound):
-        service.change_status(session, "M-2026-NOPE00", "afgesloten")
+        casework.change_status(session, "M-2026-NOPE00", "afgesloten")
 
-    detail = service.read_report(session, ref, keys.private)
+    detail = casework.read_report(session, ref, keys.private)
     assert [(e.from_status and e.from_status.value, e.to_status.value, e.actor_role.value, e.reason)
             for e in detail.history] == [
         (None, "nieuw", "reporter", None),
@@ -240,41 +242,42 @@ def test_status_changes_are_recorded_with_history(session: Session, keys: Keys) 
     assert detail.close_reason == "feiten bevestigd, tuchtprocedure"
     assert detail.summary.closed_at == T0 + timedelta(days=3)
     assert detail.summary.acknowledged_at == T0 + timedelta(days=1)
-    assert service.follow_up(session, submitted.receipt_code, SENDER).status == ReportStatus.AFGESLOTEN
+    assert reporter.follow_up(session, submitted.receipt_code, SENDER).status == ReportStatus.AFGESLOTEN
     stored = session.scalar(select(Report))
     assert stored is not None and b"tuchtprocedure" not in (stored.close_reason_sealed or b"")
 
 
 def test_acknowledge_sets_feedback_due_three_months_later(session: Session, keys: Keys) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
     acknowledged_at = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
-    summary = service.acknowledge(session, submitted.reference, now=acknowledged_at)
+    summary = casework.acknowledge(session, submitted.reference, now=acknowledged_at)
     assert summary.status == ReportStatus.ONTVANGEN
     assert summary.acknowledged_at == acknowledged_at
     assert summary.feedback_due == datetime(2027, 2, 28, 10, 0, tzinfo=timezone.utc)  # day clipped to February
-    again = service.acknowledge(session, submitted.reference, now=acknowledged_at + timedelta(days=1))
+    again = casework.acknowledge(session, submitted.reference, now=acknowledged_at + timedelta(days=1))
     assert again.acknowledged_at == acknowledged_at  # idempotent
 
     just_after = datetime(2027, 3, 1, tzinfo=timezone.utc)
-    [late] = service.list_reports(session, overdue_only=True, now=just_after)
+    [late] = casework.list_reports(session, overdue_only=True, now=just_after)
     assert late.feedback_overdue and not late.ack_overdue
-    service.reply_to_reporter(session, submitted.reference, "Stand van zaken: ...", keys.private,
+    casework.reply_to_reporter(session, submitted.reference, "Stand van zaken: ...", keys.private,
                               now=datetime(2027, 2, 1, tzinfo=timezone.utc))
-    assert service.list_reports(session, overdue_only=True, now=just_after) == []
+    assert casework.list_reports(session, overdue_only=True, now=just_after) == []
 
 
 def test_rotation_keeps_everything_readable_with_the_new_key_only(
     session: Session, keys: Keys, sessions: sessionmaker[Session]
 ) -> None:
-    submitted = service.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
-    service.add_reporter_message(session, submitted.receipt_code, "bericht van de melder")
-    service.reply_to_reporter(session, submitted.reference, "antwoord van de backoffice", keys.private)
-    service.change_status(session, submitted.reference, "afgesloten", "reden van afsluiten",
+    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
+    reporter.add_reporter_message(session, submitted.receipt_code, "bericht van de melder")
+    casework.reply_to_reporter(session, submitted.reference, "antwoord van de backoffice", keys.private)
+    casework.change_status(session, submitted.reference, "afgesloten", "reden van afsluiten",
                           public_key=keys.public)
+    session.commit()
     session.close()
 
     new_passphrase = "a brand new passphrase 2026"
-    with sessions() as rotation_session:
+    with sessions.begin() as rotation_session:
         result = crypto.rotate(rotation_session, PASSPHRASE, new_passphrase)
     assert (result.reports, result.messages, result.status_changes) == (1, 2, 1)
     assert result.archived_private_key.exists()
@@ -284,65 +287,68 @@ def test_rotation_keeps_everything_readable_with_the_new_key_only(
     with pytest.raises(crypto.WrongPassphrase):
         crypto.load_private_key(PASSPHRASE)
     new_private = crypto.load_private_key(new_passphrase)
-    with sessions() as check:
-        detail = service.read_report(check, submitted.reference, new_private)
+    with sessions.begin() as check:
+        detail = casework.read_report(check, submitted.reference, new_private)
         assert detail.content["what_happened"] == SECRET_TEXT
         assert [m.text for m in detail.messages] == ["bericht van de melder", "antwoord van de backoffice"]
         assert detail.close_reason == "reden van afsluiten"
         assert detail.history[-1].reason == "reden van afsluiten"
         with pytest.raises(crypto.DecryptionError):
-            service.read_report(check, submitted.reference, keys.private)
+            casework.read_report(check, submitted.reference, keys.private)
         old_private = crypto.unlock_private_key(result.archived_private_key.read_bytes(), PASSPHRASE)
         with pytest.raises(crypto.DecryptionError):
-            service.read_report(check, submitted.reference, old_private)
+            casework.read_report(check, submitted.reference, old_private)
         # The reporter's view does not depend on the back office key.
-        view = service.follow_up(check, submitted.receipt_code, SENDER)
+        view = reporter.follow_up(check, submitted.receipt_code, SENDER)
         assert [m.text for m in view.messages] == ["bericht van de melder", "antwoord van de backoffice"]
 
 
 def test_failed_rotation_changes_nothing(session: Session, keys: Keys) -> None:
-    service.submit_report(session, make_draft(), keys.public)
+    submission.submit_report(session, make_draft(), keys.public)
+    session.commit()
     files_before = {p.name: p.read_bytes() for p in keys.directory.iterdir()}
     with pytest.raises(crypto.WrongPassphrase):
         crypto.rotate(session, "not the passphrase!", "a brand new passphrase 2026")
 
     # A report sealed to a foreign key cannot be re-sealed: the whole rotation is rolled back.
-    foreign = service.submit_report(session, make_draft(), PrivateKey.generate().public_key)
+    foreign = submission.submit_report(session, make_draft(), PrivateKey.generate().public_key)
+    session.commit()
     sealed_before = session.scalars(select(Report.content_sealed).order_by(Report.id)).all()
     with pytest.raises(crypto.DecryptionError, match=foreign.reference):
         crypto.rotate(session, PASSPHRASE, "a brand new passphrase 2026")
     assert {p.name: p.read_bytes() for p in keys.directory.iterdir()} == files_before
     session.expire_all()
     assert session.scalars(select(Report.content_sealed).order_by(Report.id)).all() == sealed_before
-    mine = [s for s in service.list_reports(session) if s.reference != foreign.reference]
-    assert service.read_report(session, mine[0].id, keys.private).content["category"] == "fraude_corruptie"
+    mine = [s for s in casework.list_reports(session) if s.reference != foreign.reference]
+    assert casework.read_report(session, mine[0].id, keys.private).content["category"] == "fraude_corruptie"
 
 
 def test_purge_deletes_only_closed_reports_older_than_n_days(session: Session, keys: Keys) -> None:
-    old_closed = service.submit_report(session, make_draft(), keys.public, now=T0)
-    recent_closed = service.submit_report(session, make_draft(), keys.public, now=T0)
-    old_open = service.submit_report(session, make_draft(), keys.public, now=T0)
-    service.add_reporter_message(session, old_closed.receipt_code, "bericht", now=T0)
-    service.change_status(session, old_closed.reference, "afgesloten", "klaar", now=T0 + timedelta(days=1))
-    service.change_status(session, recent_closed.reference, "afgesloten", now=T0 + timedelta(days=50))
+    old_closed = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    recent_closed = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    old_open = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    reporter.add_reporter_message(session, old_closed.receipt_code, "bericht", now=T0)
+    casework.change_status(session, old_closed.reference, "afgesloten", "klaar", now=T0 + timedelta(days=1))
+    casework.change_status(session, recent_closed.reference, "afgesloten", now=T0 + timedelta(days=50))
 
     now = T0 + timedelta(days=60)
-    assert service.purge_closed(session, 30, now=now) == 1
-    assert {s.reference for s in service.list_reports(session)} == {recent_closed.reference, old_open.reference}
+    assert casework.purge_closed(session, 30, now=now) == 1
+    assert {s.reference for s in casework.list_reports(session)} == {recent_closed.reference, old_open.reference}
     assert session.scalar(select(func.count()).select_from(ReportMessage)) == 0
     remaining = set(session.scalars(select(StatusChange.report_id)))
-    assert remaining == {s.id for s in service.list_reports(session)}
-    assert service.purge_closed(session, 30, now=now) == 0
-    assert service.purge_closed(session, 0, now=now) == 1
-    assert [s.reference for s in service.list_reports(session)] == [old_open.reference]
+    assert remaining == {s.id for s in casework.list_reports(session)}
+    assert casework.purge_closed(session, 30, now=now) == 0
+    assert casework.purge_closed(session, 0, now=now) == 1
+    assert [s.reference for s in casework.list_reports(session)] == [old_open.reference]
 
 
 def test_text_is_cleaned_but_emoji_and_html_are_kept_as_text(session: Session, keys: Keys, engine: Engine) -> None:
     dirty = "Hij zei <script>alert('x')</script> & <b>lachte</b> 😡👩‍💻\x00\x07\x1b[31m\r\nregel 2\ttab"
-    submitted = service.submit_report(session, make_draft(what_happened=dirty), keys.public)
-    detail = service.read_report(session, submitted.reference, keys.private)
+    submitted = submission.submit_report(session, make_draft(what_happened=dirty), keys.public)
+    detail = casework.read_report(session, submitted.reference, keys.private)
     assert detail.content["what_happened"] == (
         "Hij zei <script>alert('x')</script> & <b>lachte</b> 😡👩‍💻[31m\nregel 2\ttab")
+    session.commit()
     session.close()
     assert b"<script>" not in raw_database_text(engine)
 
@@ -351,9 +357,9 @@ def test_concurrent_submissions(sessions: sessionmaker[Session], keys: Keys, eng
                                 capsys: pytest.CaptureFixture[str]) -> None:
     count = 200
 
-    def submit(number: int) -> service.SubmittedReport:
-        with sessions() as own:
-            return service.submit_report(own, make_draft(what_happened=f"melding {number}"), keys.public)
+    def submit(number: int) -> schemas.SubmittedReport:
+        with sessions.begin() as own:
+            return submission.submit_report(own, make_draft(what_happened=f"melding {number}"), keys.public)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -362,7 +368,7 @@ def test_concurrent_submissions(sessions: sessionmaker[Session], keys: Keys, eng
     with capsys.disabled():
         print(f"\n[{engine.dialect.name}] {count} concurrent submissions (16 threads): {elapsed:.2f} s")
 
-    with sessions() as check:
+    with sessions.begin() as check:
         assert check.scalar(select(func.count()).select_from(Report)) == count
         assert check.scalar(select(func.count(func.distinct(Report.receipt_hash)))) == count
         assert check.scalar(select(func.count(func.distinct(Report.reference)))) == count
@@ -372,10 +378,10 @@ def test_concurrent_submissions(sessions: sessionmaker[Session], keys: Keys, eng
 def test_receipt_collision_gets_a_new_code(session: Session, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
     codes = iter(["1111222233334444", "1111222233334444", "5555666677778888"])
     monkeypatch.setattr(receipts, "new_code", lambda: next(codes))
-    first = service.submit_report(session, make_draft(), keys.public)
-    second = service.submit_report(session, make_draft(), keys.public)
+    first = submission.submit_report(session, make_draft(), keys.public)
+    second = submission.submit_report(session, make_draft(), keys.public)
     assert (first.receipt_code, second.receipt_code) == ("1111 2222 3333 4444", "5555 6666 7777 8888")
-    assert len(service.list_reports(session)) == 2
+    assert len(casework.list_reports(session)) == 2
 
 
 def _hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
@@ -396,24 +402,23 @@ def _hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_sqlite_lock_is_retried_then_reported(engine: Engine, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_lock_is_retried_then_reported(engine: Engine, keys: Keys) -> None:
     impatient = db.make_engine(engine.url, sqlite_busy_timeout=0.05)
     sessions = db.make_sessionmaker(impatient)
     path = str(engine.url.database)
     try:
         holder = _hold_sqlite_lock(path, 0.3)
-        with sessions() as session:
-            assert service.submit_report(session, make_draft(), keys.public)  # waits out the lock with retries
+        # waits out the lock with retries
+        assert db.run(sessions, lambda session: submission.submit_report(session, make_draft(), keys.public))
         holder.join()
 
-        monkeypatch.setattr(service, "LOCK_RETRIES", 2)
         holder = _hold_sqlite_lock(path, 0.6)
-        with sessions() as session, pytest.raises(service.ReportBusy) as busy:
-            service.submit_report(session, make_draft(), keys.public)
+        with pytest.raises(errors.ReportBusy) as busy:
+            db.run(sessions, lambda session: submission.submit_report(session, make_draft(), keys.public), attempts=2)
         holder.join()
         assert "locked" in str(busy.value) and "opnieuw" in busy.value.user_message
-        with sessions() as session:
-            assert len(service.list_reports(session)) == 1
+        with sessions.begin() as session:
+            assert len(casework.list_reports(session)) == 1
     finally:
         impatient.dispose()
 
@@ -421,7 +426,7 @@ def test_sqlite_lock_is_retried_then_reported(engine: Engine, keys: Keys, monkey
 def test_right_wrong_and_malformed_codes_cost_the_same_argon2_work(
     session: Session, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    submitted = service.submit_report(session, make_draft(), keys.public)
+    submitted = submission.submit_report(session, make_draft(), keys.public)
     calls: list[bytes] = []
     real_derive = receipts._derive
 
@@ -434,6 +439,6 @@ def test_right_wrong_and_malformed_codes_cost_the_same_argon2_work(
     for code in (submitted.receipt_code, "1234 5678 9012 3456", "12"):
         calls.clear()
         with contextlib.suppress(UnknownReceipt):
-            service.follow_up(session, code, SENDER)
+            reporter.follow_up(session, code, SENDER)
         costs.append(sorted(calls))
     assert costs[0] == costs[1] == costs[2] == [b"receipt-hash", b"reporter-key"]

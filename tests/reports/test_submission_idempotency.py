@@ -12,59 +12,59 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import crypto, service
+from integrity.reports import casework, crypto, errors, reporter, submission
 from integrity.reports.models import Report
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 SUBMISSION = "a" * 24 + "0123456789abcdef"
 
 
 def report_count(session: Session) -> int:
-    session.rollback()  # a fresh snapshot
+    session.commit()  # what the caller commits; the count then comes from a fresh snapshot
     return session.scalar(select(func.count(Report.id))) or 0
 
 
 def opens(session: Session, code: str) -> bool:
     try:
-        service.authenticate_reporter(session, code, throttle_key=None)
-    except service.UnknownReceipt:
+        reporter.authenticate_reporter(session, code, throttle_key=None)
+    except errors.UnknownReceipt:
         return False
     return True
 
 
 def test_a_retry_gets_a_fresh_code_for_the_same_report(session: Session, keys: Keys) -> None:
-    first = service.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
-    retried = service.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    retried = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
     assert report_count(session) == 1
     assert retried.reference == first.reference and retried.ack_due == first.ack_due
     assert retried.receipt_code != first.receipt_code
     assert not opens(session, first.receipt_code), "the code that was never shown no longer opens anything"
-    view = service.follow_up(session, retried.receipt_code, throttle_key="sender-1")
+    view = reporter.follow_up(session, retried.receipt_code, throttle_key="sender-1")
     assert view.reference == first.reference and view.report["what_happened"] == make_draft().what_happened
 
     # The back office reads it and can still reach the reporter: the sealed reporter key is the new code's key.
-    report_id = service.list_reports(session)[0].id
-    assert service.read_report(session, report_id, keys.private).content["where"] == make_draft().where
-    service.reply_to_reporter(session, report_id, "Dank je, we bekijken het. RX-1", keys.private)
-    assert [m.text for m in service.follow_up(session, retried.receipt_code, "sender-1").messages] == [
+    report_id = casework.list_reports(session)[0].id
+    assert casework.read_report(session, report_id, keys.private).content["where"] == make_draft().where
+    casework.reply_to_reporter(session, report_id, "Dank je, we bekijken het. RX-1", keys.private)
+    assert [m.text for m in reporter.follow_up(session, retried.receipt_code, "sender-1").messages] == [
         "Dank je, we bekijken het. RX-1"]
 
 
 def test_a_retry_after_a_correction_stores_the_corrected_report_everywhere(session: Session, keys: Keys) -> None:
-    first = service.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
     corrected = make_draft(where="dienst personeel, gebouw C", category="belangenvermenging",
                            preferred_route="vertrouwenspersoon")
-    retried = service.submit_report(session, corrected, keys.public, submission_id=SUBMISSION)
+    retried = submission.submit_report(session, corrected, keys.public, submission_id=SUBMISSION)
     assert report_count(session) == 1 and retried.reference == first.reference
-    assert service.follow_up(session, retried.receipt_code, "sender-1").report["where"] == corrected.where
-    summary = service.list_reports(session)[0]
+    assert reporter.follow_up(session, retried.receipt_code, "sender-1").report["where"] == corrected.where
+    summary = casework.list_reports(session)[0]
     assert (summary.category, summary.target_actor) == ("belangenvermenging", "vertrouwenspersoon")
-    detail = service.read_report(session, summary.id, keys.private)
+    detail = casework.read_report(session, summary.id, keys.private)
     assert detail.content["where"] == corrected.where and detail.content["reference"] == first.reference
 
 
 def test_other_or_no_submission_ids_are_separate_reports(session: Session, keys: Keys) -> None:
-    codes = [service.submit_report(session, make_draft(), keys.public, submission_id=sid).receipt_code
+    codes = [submission.submit_report(session, make_draft(), keys.public, submission_id=sid).receipt_code
              for sid in (SUBMISSION, SUBMISSION.replace("a", "b"), None, None)]
     assert report_count(session) == 4 and all(opens(session, code) for code in codes)
     stored = session.scalars(select(Report.submission_id).order_by(Report.submission_id)).all()
@@ -72,23 +72,23 @@ def test_other_or_no_submission_ids_are_separate_reports(session: Session, keys:
 
 
 def test_a_report_the_back_office_answered_is_not_re_keyed(session: Session, keys: Keys) -> None:
-    first = service.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
-    report_id = service.list_reports(session)[0].id
-    service.reply_to_reporter(session, report_id, "Kan je meer vertellen? RX-2", keys.private)
-    with pytest.raises(service.SubmissionConflict) as raised:
-        service.submit_report(session, make_draft(what_happened="iets anders"), keys.public,
+    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    report_id = casework.list_reports(session)[0].id
+    casework.reply_to_reporter(session, report_id, "Kan je meer vertellen? RX-2", keys.private)
+    with pytest.raises(errors.SubmissionConflict) as raised:
+        submission.submit_report(session, make_draft(what_happened="iets anders"), keys.public,
                               submission_id=SUBMISSION)
     assert first.reference in raised.value.user_message and "ontvangstcode" in raised.value.user_message
     assert first.reference in str(raised.value) and "iets anders" not in str(raised.value)
     assert report_count(session) == 1
-    view = service.follow_up(session, first.receipt_code, "sender-1")
+    view = reporter.follow_up(session, first.receipt_code, "sender-1")
     assert view.report["what_happened"] == make_draft().what_happened and view.messages[0].text.endswith("RX-2")
 
 
 def test_malformed_submission_ids_are_refused(session: Session, keys: Keys) -> None:
     for bad in ("short", "x" * 65, "met spatie " * 3, "ä" * 20):
         with pytest.raises(ValueError):
-            service.submit_report(session, make_draft(), keys.public, submission_id=bad)
+            submission.submit_report(session, make_draft(), keys.public, submission_id=bad)
     assert report_count(session) == 0
 
 
@@ -102,8 +102,8 @@ def test_concurrent_retries_store_one_report_with_one_working_code(sessions: ses
     def submit() -> None:
         try:
             start.wait(timeout=30)
-            with sessions() as session:
-                codes.append(service.submit_report(session, make_draft(), keys.public,
+            with sessions.begin() as session:
+                codes.append(submission.submit_report(session, make_draft(), keys.public,
                                                    submission_id=SUBMISSION).receipt_code)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -117,6 +117,6 @@ def test_concurrent_retries_store_one_report_with_one_working_code(sessions: ses
     with sessions() as session:
         assert report_count(session) == 1
         assert sum(opens(session, code) for code in codes) == 1, "the last attempt's code, and only that one"
-        content = service.read_report(session, service.list_reports(session)[0].id,
+        content = casework.read_report(session, casework.list_reports(session)[0].id,
                                       crypto.load_private_key("correct horse battery staple")).content
     assert content["what_happened"] == make_draft().what_happened

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from integrity.reports import crypto, db, service
+from integrity.reports import casework, crypto, db
 from rasa_plugins.redaction import REDACTED
 from tests.conftest import PASSPHRASE, ReportStore
 from tests.scale.conftest import TRACKER_PREFIX, Pair
@@ -97,8 +97,8 @@ def test_report_started_on_a_and_finished_on_b_is_stored_and_forgotten_by_redis(
     code = CODE.search(done)
     assert code, done
 
-    with db.session_factory(report_store.database_url)() as session:
-        contents = [service.read_report(session, s.id, private_key).content for s in service.list_reports(session)]
+    with db.session_factory(report_store.database_url).begin() as session:
+        contents = [casework.read_report(session, s.id, private_key).content for s in casework.list_reports(session)]
     mine = [c for c in contents if "SCALE-STORY-42" in c["what_happened"]]
     assert len(mine) == 1 and mine[0]["what_happened"] == STORY and mine[0]["where"] == "gebouw Herman Teirlinck"
 

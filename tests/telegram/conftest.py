@@ -29,7 +29,8 @@ from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.telegram.app import build_application
 from bot.telegram.config import TelegramConfig
-from bot.telegram.handlers import RetryPolicy, load_texts
+from bot.telegram.handlers import RetryPolicy
+from bot.texts import channel_texts
 from devtools.stack import free_port
 
 TOKEN = "123456789:TEST-fake-token-abcdefghijklmnop"
@@ -39,7 +40,7 @@ USER_ID = 987654321
 USERNAME = "jan_vertrouwelijk_42"
 FIRST_NAME = "Jozefien"
 LAST_NAME = "Vandermeersch"
-TEXTS = load_texts()
+TEXTS = channel_texts()
 
 
 class FakeBotApi(BaseRequest):

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.wait_ready import wait_ready
 from devtools.stack import REPO, free_port, rasa_env
-from integrity.reports import crypto, db, service
+from integrity.reports import crypto, db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report, ReportStatus
 from integrity.staff import accounts
@@ -66,13 +66,13 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         crypto.create_keys(PASSPHRASE)
         engine = db.make_engine(env["DATABASE_URL"])
         upgrade(engine)
-        with db.make_sessionmaker(engine)() as session:
+        with db.make_sessionmaker(engine).begin() as session:
             accounts.create_user(session, USERNAME, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
                                  profile_id="vlaamse-overheid")
-            draft = service.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
+            draft = schemas.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
                                         profile_id="vlaamse-overheid", channel="web",
                                         preferred_route="audit_vlaanderen")
-            submitted = service.submit_report(session, draft, crypto.load_public_key())
+            submitted = submission.submit_report(session, draft, crypto.load_public_key())
         engine.dispose()
 
     port = free_port()
@@ -117,7 +117,7 @@ def watch_console(page: Page) -> list[str]:
 def report_row(database_url: str, reference: str) -> Report:
     engine = db.make_engine(database_url)
     try:
-        with db.make_sessionmaker(engine)() as session:
+        with db.make_sessionmaker(engine).begin() as session:
             report = session.scalar(select(Report).where(Report.reference == reference))
             assert report is not None
             session.expunge(report)
@@ -212,7 +212,7 @@ def test_coordinator_handles_a_report_and_the_reporter_reads_the_answer(
     assert WHAT_HAPPENED not in csv_text and backoffice.reference not in csv_text
 
     engine = db.make_engine(backoffice.database_url)
-    with db.make_sessionmaker(engine)() as session:
+    with db.make_sessionmaker(engine).begin() as session:
         actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.username == USERNAME)))
     engine.dispose()
     assert {"login", "key_unlocked", "report_viewed", "report_acknowledged", "reply_sent", "note_added",

@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backoffice.deps import Tokens
-from backoffice.routes.chat import TEXT_MAX, channel_texts
+from backoffice.routes.chat import TEXT_MAX
 from backoffice.settings import Settings
 from bot import pseudonym
+from bot.texts import channel_texts
 from devtools.stack import free_port
 from tests.webchat.conftest import PROFILE, SESSION, FakeRasa, make_app, page_token, post
 

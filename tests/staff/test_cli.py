@@ -35,14 +35,17 @@ def test_account_life_cycle(cli_db: Engine, session: Session, capsys: pytest.Cap
     for _ in range(accounts.MAX_FAILED_LOGINS):
         with pytest.raises(accounts.AccountError):
             accounts.authenticate(session, "an.peeters", "fout fout fout")
+    session.commit()
     assert run(capsys, "unlock", "an.peeters")[0] == 0
     session.expire_all()
     assert accounts.authenticate(session, "an.peeters", password)
+    session.commit()
     assert "an.peeters" in run(capsys, "list")[1]
     assert run(capsys, "reset-totp", "an.peeters")[0] == 0
     session.expire_all()
     assert session.scalar(select(StaffSession.id)) is None  # the second-factor reset logs them out
     sessions.start(session, user, second_factor_done=True)
+    session.commit()
     assert run(capsys, "deactivate", "an.peeters")[0] == 0
     session.expire_all()
     assert session.scalar(select(StaffSession.id)) is None

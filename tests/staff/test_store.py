@@ -9,11 +9,11 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from integrity.reports import service
+from integrity.reports import errors, submission
 from integrity.reports.models import Report
 from integrity.staff import accounts, audit, passwords, scope, sessions, totp
 from integrity.staff.models import AuditEntry, Role, StaffSession, StaffUser
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 PASSWORD = "een lang wachtwoord 42"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -115,9 +115,9 @@ def test_deactivated_user_loses_sessions(session: Session) -> None:
 
 
 def test_scope_separates_organisations_roles_and_actors(session: Session, keys: Keys) -> None:
-    flemish = service.submit_report(session, make_draft(preferred_route="audit_vlaanderen"), keys.public)
-    assigned = service.submit_report(session, make_draft(preferred_route=None), keys.public)
-    police = service.submit_report(session, make_draft(profile_id="federale-politie"), keys.public)
+    flemish = submission.submit_report(session, make_draft(preferred_route="audit_vlaanderen"), keys.public)
+    assigned = submission.submit_report(session, make_draft(preferred_route=None), keys.public)
+    police = submission.submit_report(session, make_draft(profile_id="federale-politie"), keys.public)
     coordinator = user(session, "coord", Role.COORDINATOR)
     police_coordinator = user(session, "politie", Role.COORDINATOR, profile="federale-politie")
     auditor = user(session, "auditor", Role.HANDLER, actor="audit_vlaanderen")
@@ -137,7 +137,7 @@ def test_scope_separates_organisations_roles_and_actors(session: Session, keys: 
     assert scope.get_report(session, coordinator, flemish.reference).reference == flemish.reference
     for staff, reference in ((police_coordinator, flemish.reference), (coordinator, police.reference),
                              (handler, flemish.reference), (admin, police.reference)):
-        with pytest.raises(service.ReportNotFound):
+        with pytest.raises(errors.ReportNotFound):
             scope.get_report(session, staff, reference)
 
 
@@ -150,6 +150,7 @@ def test_audit_log_is_append_only_in_the_database(session: Session) -> None:
     assert len(entries[0].detail) <= audit.DETAIL_MAX
     with pytest.raises(ValueError):
         audit.record(session, "no_such_action", user=staff)
+    session.commit()
     for statement in (update(AuditEntry).values(action="logout"), delete(AuditEntry)):
         with pytest.raises(DatabaseError, match="append-only"):
             session.execute(statement)
@@ -161,6 +162,7 @@ def test_audit_log_is_append_only_in_the_database(session: Session) -> None:
 @pytest.mark.parametrize("backend", ["postgresql"])  # TRUNCATE exists only there
 def test_audit_log_refuses_truncate_on_postgresql(session: Session, backend: str) -> None:
     audit.record(session, "login", username="system")
+    session.commit()
     with pytest.raises(DatabaseError, match="append-only"):
         session.execute(text("TRUNCATE audit_log"))
     session.rollback()

@@ -95,7 +95,7 @@ def test_small_cells_and_bad_periods() -> None:
 
 
 def counts(sessions: sessionmaker[Session]) -> dict[tuple[str, str, str], int]:
-    with sessions() as session:
+    with sessions.begin() as session:
         return {(row.profile_id, row.event, row.topic): row.count for row in session.scalars(select(ConversationCount))}
 
 
@@ -104,10 +104,10 @@ def test_record_upserts_one_row_per_day_organisation_event_and_topic(sessions: s
     analytics.record(sessions, ORG, "topic", "pesten", day=day)
     analytics.record(sessions, ORG, "topic", "pesten", day=day)
     analytics.record(sessions, ORG, "fallback", day=day)
-    with sessions() as session:  # a session works as well as a factory
+    with sessions.begin() as session:  # a session works as well as a factory
         analytics.record(session, "federale-politie", "topic", "pesten", day=day)
     analytics.record(sessions, ORG, "topic", "pesten", day=day + timedelta(days=1))
-    with sessions() as session:
+    with sessions.begin() as session:
         rows = {(r.day, r.profile_id, r.event, r.topic): r.count for r in session.scalars(select(ConversationCount))}
     assert rows == {(day, ORG, "topic", "pesten"): 2, (day, ORG, "fallback", ""): 1,
                     (day, "federale-politie", "topic", "pesten"): 1,
@@ -142,7 +142,7 @@ def test_concurrent_increments_lose_no_count(sessions: sessionmaker[Session]) ->
     for worker in workers:
         worker.join()
     assert errors == []
-    with sessions() as session:
+    with sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(ConversationCount)) == 1
         assert session.scalar(select(ConversationCount.count)) == threads * per_thread
 
@@ -156,7 +156,7 @@ def test_summary_per_day_and_topic_with_fallback_rate(sessions: sessionmaker[Ses
     analytics.record(sessions, ORG, "report_started", day=day)
     analytics.record(sessions, "federale-politie", "fallback", "", day=day)
     analytics.record(sessions, ORG, "topic", "pesten", day=day + timedelta(days=40))  # after the period
-    with sessions() as session:
+    with sessions.begin() as session:
         summary = analytics.summary(session, ORG, day, day + timedelta(days=30))
     assert summary.days == [day + timedelta(days=1), day]
     assert summary.per_day[day] == {"topic": 3, "fallback": 1, "report_started": 1}

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrity.reports import service
+from integrity.reports import casework, deadlines, errors, reporter, submission
 from integrity.reports.models import Report, ReportStatus
-from integrity.staff import accounts, cases
+from integrity.staff import accounts, caselist, cases
+from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
-from tests.reports.conftest import Keys, make_draft
+from tests.plugins.report_store import Keys, make_draft
 
 PASSWORD = "een lang wachtwoord 42"
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=service.utcnow().tzinfo)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=deadlines.utcnow().tzinfo)
 
 
 def user(session: Session, name: str, role: Role, profile: str | None, actor: str | None = None) -> StaffUser:
@@ -26,7 +27,8 @@ def user(session: Session, name: str, role: Role, profile: str | None, actor: st
 
 
 def report(session: Session, keys: Keys, days_ago: float, **changes: object) -> Report:
-    submitted = service.submit_report(session, make_draft(**changes), keys.public, now=NOW - timedelta(days=days_ago))
+    submitted = submission.submit_report(session, make_draft(**changes), keys.public,
+                                         now=NOW - timedelta(days=days_ago))
     found = session.scalar(select(Report).where(Report.reference == submitted.reference))
     assert found is not None
     return found
@@ -59,20 +61,20 @@ def world(session: Session, keys: Keys) -> dict[str, object]:
         "other_org": report(session, keys, 20, profile_id="federale-politie", preferred_route="comite_p"),
     }
     for name in ("feedback_late", "feedback_answered"):
-        service.acknowledge(session, reports[name].id, now=NOW - timedelta(days=120))
-    service.reply_to_reporter(session, reports["feedback_answered"].id, "Stand van zaken", keys.private,
+        casework.acknowledge(session, reports[name].id, now=NOW - timedelta(days=120))
+    casework.reply_to_reporter(session, reports["feedback_answered"].id, "Stand van zaken", keys.private,
                               now=NOW - timedelta(days=30))
-    service.reply_to_reporter(session, reports["answered_before_ack"].id, "Ontvangen", keys.private,
+    casework.reply_to_reporter(session, reports["answered_before_ack"].id, "Ontvangen", keys.private,
                               now=NOW - timedelta(days=139))  # acknowledges at the same moment
-    service.acknowledge(session, reports["answered_before_ack"].id)  # no-op: already acknowledged
-    service.change_status(session, reports["closed"].id, "afgesloten", "dubbel", public_key=keys.public,
+    casework.acknowledge(session, reports["answered_before_ack"].id)  # no-op: already acknowledged
+    casework.change_status(session, reports["closed"].id, "afgesloten", "dubbel", public_key=keys.public,
                           now=NOW - timedelta(days=100))
     reports["ack_late"].assignee_id = staff["handler"].id
     session.commit()
     return {"staff": staff, "reports": reports}
 
 
-def references(page: cases.CasePage) -> list[str]:
+def references(page: caselist.CasePage) -> list[str]:
     return [row.summary.reference for row in page.rows]
 
 
@@ -80,22 +82,22 @@ def test_scope_organisation_and_handler(session: Session, world: dict[str, objec
     staff, reports = world["staff"], world["reports"]
     assert isinstance(staff, dict) and isinstance(reports, dict)
     own = {r.reference for name, r in reports.items() if name != "other_org"}
-    coord = cases.list_cases(session, staff["coord"], now=NOW)
+    coord = caselist.list_cases(session, staff["coord"], now=NOW)
     assert set(references(coord)) == own and coord.total == len(own)
-    assert references(cases.list_cases(session, staff["coord_b"], now=NOW)) == [reports["other_org"].reference]
-    handler = cases.list_cases(session, staff["handler"], now=NOW)  # forwarded to their actor, or assigned
+    assert references(caselist.list_cases(session, staff["coord_b"], now=NOW)) == [reports["other_org"].reference]
+    handler = caselist.list_cases(session, staff["handler"], now=NOW)  # forwarded to their actor, or assigned
     assert set(references(handler)) == {reports["fresh"].reference, reports["ack_late"].reference}
-    assert cases.list_cases(session, staff["admin"], now=NOW).total == 0
+    assert caselist.list_cases(session, staff["admin"], now=NOW).total == 0
 
 
 def test_overdue_in_sql_matches_the_service_rules(session: Session, world: dict[str, object]) -> None:
     staff, reports = world["staff"], world["reports"]
     assert isinstance(staff, dict) and isinstance(reports, dict)
-    page = cases.list_cases(session, staff["coord"], cases.CaseFilter(overdue=True), now=NOW)
-    expected = {s.reference for s in service.list_reports(session, "vlaamse-overheid", overdue_only=True, now=NOW)}
+    page = caselist.list_cases(session, staff["coord"], caselist.CaseFilter(overdue=True), now=NOW)
+    expected = {s.reference for s in casework.list_reports(session, "vlaamse-overheid", overdue_only=True, now=NOW)}
     assert set(references(page)) == expected == {reports["ack_late"].reference, reports["feedback_late"].reference}
     assert all(row.summary.ack_overdue or row.summary.feedback_overdue for row in page.rows)
-    rows = {row.summary.reference: row for row in cases.list_cases(session, staff["coord"], now=NOW).rows}
+    rows = {row.summary.reference: row for row in caselist.list_cases(session, staff["coord"], now=NOW).rows}
     assert rows[reports["ack_soon"].reference].ack_days_left == 1
     assert rows[reports["ack_late"].reference].ack_days_late == 2
     assert rows[reports["feedback_answered"].reference].feedback_given
@@ -108,10 +110,10 @@ def test_sort_by_next_deadline_and_by_date(session: Session, world: dict[str, ob
     own = [r for name, r in reports.items() if name != "other_org"]
     for item in own:
         session.refresh(item)
-    by_deadline = references(cases.list_cases(session, staff["coord"], now=NOW))
+    by_deadline = references(caselist.list_cases(session, staff["coord"], now=NOW))
     assert by_deadline == [r.reference for r in sorted(own, key=next_deadline)]
     assert by_deadline[-1] == reports["closed"].reference
-    by_date = references(cases.list_cases(session, staff["coord"], cases.CaseFilter(sort="datum"), now=NOW))
+    by_date = references(caselist.list_cases(session, staff["coord"], caselist.CaseFilter(sort="datum"), now=NOW))
     newest_first = sorted(sorted(own, key=lambda r: r.id), key=lambda r: r.created_at, reverse=True)  # ties: id
     assert by_date == [r.reference for r in newest_first]
 
@@ -122,7 +124,7 @@ def test_filters_and_pages(session: Session, world: dict[str, object], keys: Key
     coord = staff["coord"]
 
     def refs(**wanted: object) -> set[str]:
-        return set(references(cases.list_cases(session, coord, cases.CaseFilter(**wanted), now=NOW)))  # type: ignore[arg-type]
+        return set(references(caselist.list_cases(session, coord, caselist.CaseFilter(**wanted), now=NOW)))  # type: ignore[arg-type]
 
     assert refs(status="afgesloten") == {reports["closed"].reference}
     assert reports["closed"].reference not in refs(status="open")
@@ -136,34 +138,34 @@ def test_filters_and_pages(session: Session, world: dict[str, object], keys: Key
 
     seen: list[str] = []
     for number in (1, 2, 3):
-        page = cases.list_cases(session, coord, cases.CaseFilter(page=number), per_page=3, now=NOW)
+        page = caselist.list_cases(session, coord, caselist.CaseFilter(page=number), per_page=3, now=NOW)
         assert (page.total, page.pages, page.page) == (7, 3, number)
         seen += references(page)
     assert len(seen) == len(set(seen)) == 7
-    assert seen == references(cases.list_cases(session, coord, per_page=50, now=NOW))
-    assert cases.list_cases(session, coord, cases.CaseFilter(page=99), per_page=3, now=NOW).page == 3
+    assert seen == references(caselist.list_cases(session, coord, per_page=50, now=NOW))
+    assert caselist.list_cases(session, coord, caselist.CaseFilter(page=99), per_page=3, now=NOW).page == 3
 
 
 def test_unread_counts_only_unread_reporter_messages(session: Session, world: dict[str, object], keys: Keys) -> None:
     staff, reports = world["staff"], world["reports"]
     assert isinstance(staff, dict) and isinstance(reports, dict)
-    code = service.submit_report(session, make_draft(), keys.public, now=NOW).receipt_code
-    service.add_reporter_message(session, code, "nog iets", public_key=keys.public)
-    service.add_reporter_message(session, code, "en nog iets", public_key=keys.public)
-    rows = cases.list_cases(session, staff["coord"], cases.CaseFilter(sort="datum"), now=NOW).rows
+    code = submission.submit_report(session, make_draft(), keys.public, now=NOW).receipt_code
+    reporter.add_reporter_message(session, code, "nog iets", public_key=keys.public)
+    reporter.add_reporter_message(session, code, "en nog iets", public_key=keys.public)
+    rows = caselist.list_cases(session, staff["coord"], caselist.CaseFilter(sort="datum"), now=NOW).rows
     assert [row.summary.unread_messages for row in rows][:2] == [2, 0]
     reference = rows[0].summary.reference
     view = cases.open_case(session, staff["coord"], reference, keys.private, now=NOW)
     assert view.row.summary.unread_messages == 2  # as it was when opened
-    assert cases.list_cases(session, staff["coord"], cases.CaseFilter(sort="datum"), now=NOW).rows[0] \
+    assert caselist.list_cases(session, staff["coord"], caselist.CaseFilter(sort="datum"), now=NOW).rows[0] \
         .summary.unread_messages == 0
 
 
 @pytest.mark.parametrize("bad", [{"status": "weg"}, {"category": "A B"}, {"actor": "x;y"}, {"sort": "x"},
                                  {"page": 0}])
 def test_bad_filters_are_refused_in_dutch(bad: dict[str, object]) -> None:
-    with pytest.raises(cases.CaseError) as error:
-        cases.CaseFilter(**bad)  # type: ignore[arg-type]
+    with pytest.raises(CaseError) as error:
+        caselist.CaseFilter(**bad)  # type: ignore[arg-type]
     assert error.value.user_message.startswith(("Deze", "Dit", "Op deze"))
 
 
@@ -176,21 +178,22 @@ def test_case_changes_store_and_refuse(session: Session, world: dict[str, object
     cases.add_note(session, coord, target.reference, "  Eerst de facturen opvragen.  ")
     note = session.scalar(select(CaseNote).where(CaseNote.report_id == target.id))
     assert note is not None and b"facturen" not in note.body_sealed
-    with pytest.raises(cases.CaseError, match="note of 5001"):
+    with pytest.raises(CaseError, match="note of 5001"):
         cases.add_note(session, coord, target.reference, "x" * 5001)
 
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(CaseError):
         cases.assign(session, coord, target.reference, str(other.id))
-    with pytest.raises(cases.CaseForbidden):
+    with pytest.raises(CaseForbidden):
         cases.assign(session, handler, reports["fresh"].reference, str(coord.id))
     assert cases.assign(session, coord, target.reference, str(handler.id)) == handler
     assert target.assignee_id == handler.id
 
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(CaseError):
         cases.change_status(session, coord, target.reference, "afgesloten", " ")
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(CaseError):
         cases.forward(session, coord, target.reference, "comite_p")  # an actor of the other organisation
     cases.forward(session, coord, target.reference, "audit_vlaanderen")
+    session.commit()
     session.refresh(target)
     assert (target.status, target.target_actor) == (ReportStatus.DOORVERWEZEN, "audit_vlaanderen")
     assert target.acknowledged_at is not None
@@ -208,7 +211,7 @@ def test_case_changes_store_and_refuse(session: Session, world: dict[str, object
     assert logged == {"coord-a", "handler-a"}
 
     for staff_member in (other, staff["admin"]):
-        with pytest.raises(service.ReportNotFound):
+        with pytest.raises(errors.ReportNotFound):
             cases.find(session, staff_member, target.reference)
-        with pytest.raises(service.ReportNotFound):
+        with pytest.raises(errors.ReportNotFound):
             cases.add_note(session, staff_member, target.reference, "mag niet")

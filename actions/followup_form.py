@@ -1,0 +1,165 @@
+"""Rasa form glue for the follow-up with a receipt code: status, messages both ways, additions.
+
+Logic and texts: integrity.report_flow and integrity/content/reporting.yml; storage: integrity.reports.reporter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answer import current_profile
+from actions.forms import DATE, emergency_first, forget_until_now, in_thread, reset
+from actions.safety import guarded, reject_unvalidated
+from integrity import report_flow
+from integrity.report_flow import report_texts
+from integrity.reports import errors, reporter, schemas
+from integrity.staff import analytics
+
+logger = logging.getLogger(__name__)
+FOLLOWUP_SLOTS = ("followup_code", "followup_addition", "followup_cancelled")
+
+
+class ActionAskFollowupCode(Action):
+    def name(self) -> str:
+        return "action_ask_followup_code"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=report_texts()["followup"]["ask_code"])
+        return []
+
+
+def added_in_this_followup(tracker: Tracker) -> bool:
+    """Whether this follow-up (since the form started) already stored an addition: then the next question is
+    "anything else?". Read from the bot's own "added" message, so no extra slot is needed."""
+    added = report_texts()["followup"]["added"]
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and event.get("text") == added:
+            return True
+        if event.get("event") == "active_loop" and event.get("name") == "followup_form":
+            return False
+    return False
+
+
+class ActionAskFollowupAddition(Action):
+    def name(self) -> str:
+        return "action_ask_followup_addition"
+
+    @guarded
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        texts = report_texts()
+        if added_in_this_followup(tracker):
+            done = texts["buttons"]["no_more"]
+            dispatcher.utter_message(text=texts["followup"]["ask_more"], buttons=[{"title": done, "payload": done}])
+        else:
+            skip = texts["buttons"]["skip"]
+            dispatcher.utter_message(text=texts["followup"]["ask_addition"], buttons=[{"title": skip, "payload": skip}])
+        return []
+
+
+def render_view(view: schemas.ReporterView) -> list[str]:
+    texts = report_texts()["followup"]
+    statuses = report_flow.status_labels("chat")
+    lines = [texts["status"].format(reference=view.reference, status=statuses[view.status.value],
+                                    created=view.created_at.strftime(DATE),
+                                    feedback_due=view.feedback_due.strftime(DATE))]
+    for message in view.messages:
+        lines.append(texts["message"].format(author=texts["authors"][message.author.value],
+                                             date=message.created_at.strftime(DATE), text=message.text))
+    if not view.messages:
+        lines.append(texts["no_messages"])
+    return lines
+
+
+END_FOLLOWUP = {"followup_addition": "", "followup_cancelled": True, "requested_slot": None}
+
+
+class ValidateFollowupForm(FormValidationAction):
+    """The receipt code (throttled against guessing), then as many additions as the reporter wants to send."""
+
+    def name(self) -> str:
+        return "validate_followup_form"
+
+    @guarded(fallback=reject_unvalidated)  # an error: the form keeps the accepted code, asks its question again
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await super().run(dispatcher, tracker, domain)
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        return [] if tracker.get_slot("followup_cancelled") else ["followup_code", "followup_addition"]
+
+    async def validate_followup_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
+        texts = report_texts()
+        if report_flow.control_of(str(value), texts) == "cancel":
+            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
+        if report_flow.is_command(str(value)):  # not a code attempt: no throttling, ask again
+            dispatcher.utter_message(text=texts["errors"]["command"])
+            return {"followup_code": None}
+        try:
+            view = await in_thread(lambda session: reporter.follow_up(session, str(value),
+                                                                     throttle_key=tracker.sender_id))
+        except errors.FollowUpThrottled:
+            dispatcher.utter_message(text=texts["followup"]["throttled"])
+            return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}
+        except errors.UnknownReceipt:
+            dispatcher.utter_message(text=texts["followup"]["unknown"])
+            return {"followup_code": None}
+        for line in render_view(view):
+            dispatcher.utter_message(text=line)
+        analytics.note(current_profile(tracker).id, "followup")
+        return {"followup_code": str(value)}
+
+    async def validate_followup_addition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: DomainDict) -> dict[str, Any]:
+        """Store one addition and ask for the next; skip, "nee", "bedankt" or "stop" end the follow-up."""
+        texts = report_texts()
+        text = str(value)
+        if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip") \
+                or texts.is_word(text, "done"):
+            return {"followup_addition": ""}
+        if report_flow.is_command(text):  # a button payload or /help is no message for the integrity team
+            dispatcher.utter_message(text=texts["errors"]["command"])
+            return {"followup_addition": None}
+        # The slot only ever holds a code that validate_followup_code accepted (with throttling) in this follow-up.
+        code = tracker.get_slot("followup_code")
+        if not code:
+            dispatcher.utter_message(text=texts["followup"]["code_lost"])
+            return {"followup_code": None, "followup_addition": None}
+        emergency_first(text, dispatcher, current_profile(tracker))
+        try:
+            # No throttle key: this code was accepted already, an error now is no guess and must not block the
+            # reporter (a wrong code is only ever typed at the code question).
+            await in_thread(lambda session: reporter.add_reporter_message(session, code, text, throttle_key=None))
+        except errors.ReportClosed:
+            dispatcher.utter_message(text=texts["followup"]["closed"])
+            return dict(END_FOLLOWUP)
+        except (errors.ReportValidationError, errors.ReportBusy) as exc:  # too long, empty, busy: try again
+            dispatcher.utter_message(text=exc.user_message)
+            return {"followup_addition": None}
+        except errors.UnknownReceipt:  # the report is gone (purged) or the code cannot open it any more
+            logger.warning("Follow-up addition refused: the accepted receipt code no longer opens a report")
+            dispatcher.utter_message(text=texts["followup"]["code_lost"])
+            return {"followup_code": None, "followup_addition": None}
+        except errors.ReportError as exc:
+            logger.warning("Follow-up addition refused: %s", type(exc).__name__)
+            dispatcher.utter_message(text=exc.user_message)
+            return dict(END_FOLLOWUP)
+        dispatcher.utter_message(text=texts["followup"]["added"])
+        return {"followup_addition": None}  # ask whether there is more
+
+
+class ActionFollowupFinish(Action):
+    def name(self) -> str:
+        return "action_followup_finish"
+
+    @guarded(fallback=lambda tracker: [*reset(FOLLOWUP_SLOTS), *forget_until_now()])
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=report_texts()["followup"]["done"])
+        return [*reset(FOLLOWUP_SLOTS), *forget_until_now()]
