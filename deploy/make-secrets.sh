@@ -6,7 +6,7 @@
 # The TLS certificate and key (deploy/secrets/tls_certificate, tls_private_key) come from your certificate
 # authority (full chain, PEM); this script does not make them.
 set -eu
-cd "$(dirname "$0")/secrets"
+mkdir -p "${SECRETS_DIR:-$(dirname "$0")/secrets}" && cd "${SECRETS_DIR:-$(dirname "$0")/secrets}"
 # Only the owner may enter the directory; the files themselves must be readable inside the containers, which run
 # as their own unprivileged users (compose bind-mounts secret files with the host's permissions).
 chmod 700 .
