@@ -3,7 +3,7 @@
 # and netavark/aardvark-dns (container networks with name resolution), debootstrap for the base image, patchelf
 # for the Python 3.10 run path, openssl for the test certificate. Does nothing when they are all present.
 set -euo pipefail
-DEBS=(podman runc netavark aardvark-dns containernetworking-plugins slirp4netns uidmap debootstrap patchelf openssl)
+DEBS=(podman runc netavark aardvark-dns containernetworking-plugins slirp4netns uidmap debootstrap patchelf openssl iptables)
 missing=()
 for deb in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'install ok installed' || missing+=("$deb")

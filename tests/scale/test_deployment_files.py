@@ -178,7 +178,7 @@ def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, 
     assert upstream_servers == {("rasa", rasa_port), ("actions", actions_port)}
     web_ip = services["web"]["networks"]["backend"]["ipv4_address"]
     assert f"proxy_pass http://{web_ip}:{option(services['web']['command'], '--port')};" in nginx
-    listens = set(re.findall(r"listen (\d+)", nginx))
+    listens = set(re.findall(r"listen (?:[\d.]+:)?(\d+)", nginx))
     for url in (env_of(services["rasa"])["ACTION_ENDPOINT_URL"], env_of(services["web"])["RASA_URL"],
                 env_of(services["telegram"])["RASA_URL"]):
         host, port = re.match(r"http://(\w+):(\d+)", url).groups()  # type: ignore[union-attr]
@@ -199,7 +199,7 @@ def test_the_telegram_gateway_accepts_its_configuration(services: dict[str, dict
     nginx = (DEPLOY / "nginx" / "integrity.conf").read_text()
     gateway_ip = services["telegram"]["networks"]["backend"]["ipv4_address"]
     assert "location /telegram/" in nginx and f"proxy_pass http://{gateway_ip}:{config.webhook_port};" in nginx
-    assert config.webhook_listen == "0.0.0.0"
+    assert config.webhook_listen == gateway_ip, "the gateway listens on the backend network only"
 
 
 def prepare(tmp_path: Path, keys: bool) -> subprocess.CompletedProcess[str]:
