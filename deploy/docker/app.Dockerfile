@@ -36,6 +36,8 @@ COPY migrations/ migrations/
 COPY alembic.ini alembic.ini
 COPY deploy/prepare.py deploy/prepare.py
 COPY deploy/docker/entrypoint.sh /usr/local/bin/entrypoint
+# Every Python process reads the NAME_FILE secrets itself (see integrity_secret_files.py).
+COPY deploy/docker/integrity_secret_files.py deploy/docker/integrity-secret-files.pth /opt/venv/lib/python3.11/site-packages/
 
 USER app
 VOLUME ["/keys"]

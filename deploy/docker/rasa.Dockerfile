@@ -26,6 +26,8 @@ COPY credentials.yml credentials.yml
 COPY deploy/endpoints.yml deploy/endpoints.yml
 COPY models/integrity.tar.gz models/integrity.tar.gz
 COPY deploy/docker/entrypoint.sh /usr/local/bin/entrypoint
+# Every Python process reads the NAME_FILE secrets itself (see integrity_secret_files.py).
+COPY deploy/docker/integrity_secret_files.py deploy/docker/integrity-secret-files.pth /opt/venv/lib/python3.10/site-packages/
 
 USER rasa
 EXPOSE 5005

@@ -133,16 +133,28 @@ def test_secrets_come_from_files_that_git_ignores(compose: dict[str, Any],
                 assert value.removeprefix("/run/secrets/") in mounted, f"{name}: {variable}={value} not mounted"
 
 
-def test_the_entrypoint_turns_secret_files_into_variables(tmp_path: Path) -> None:
-    entrypoint = DEPLOY / "docker" / "entrypoint.sh"
+def test_secret_files_become_variables_inside_python_only(tmp_path: Path) -> None:
+    """The images' .pth hook: NAME_FILE gives os.environ["NAME"] in the process, but not in its environment block
+    (/proc/self/environ) nor in a child process's environment; the entry point refuses an unreadable file."""
     (tmp_path / "pw").write_text("s3cret-Value\n")
-    ok = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
-                        "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, capture_output=True, text=True, timeout=10)
-    assert ok.returncode == 0 and "REDIS_PASSWORD=s3cret-Value\n" in ok.stdout and "_FILE=" not in ok.stdout
+    code = ("import os, subprocess, sys; sys.path.insert(0, sys.argv[1]); import integrity_secret_files as s; "
+            "s.load(); print(os.environ['REDIS_PASSWORD']); "
+            "print('block', 's3cret' in open('/proc/self/environ').read()); "
+            "print('child', 's3cret' in subprocess.run(['env'], capture_output=True, text=True).stdout)")
+    ok = subprocess.run([sys.executable, "-c", code, str(DEPLOY / "docker")], capture_output=True, text=True,
+                        env={"PATH": os.environ["PATH"], "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, timeout=10)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split("\n")[:3] == ["s3cret-Value", "block False", "child False"]
+    pth = (DEPLOY / "docker" / "integrity-secret-files.pth").read_text()
+    assert pth.startswith("import integrity_secret_files;")
+    entrypoint = DEPLOY / "docker" / "entrypoint.sh"
     missing = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
                              "REDIS_PASSWORD_FILE": str(tmp_path / "nope")}, capture_output=True, text=True,
                              timeout=10)
     assert missing.returncode == 1 and "REDIS_PASSWORD_FILE" in missing.stderr
+    fine = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
+                          "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, capture_output=True, text=True, timeout=10)
+    assert fine.returncode == 0 and "s3cret" not in fine.stdout, "the entry point puts no secret in the environment"
 
 
 def test_rasa_gets_every_variable_of_the_endpoints_file(services: dict[str, dict[str, Any]]) -> None:
