@@ -40,6 +40,7 @@ COPY deploy/docker/entrypoint.sh /usr/local/bin/entrypoint
 COPY deploy/docker/integrity_secret_files.py deploy/docker/integrity-secret-files.pth /opt/venv/lib/python3.11/site-packages/
 
 USER app
-VOLUME ["/keys"]
+# /keys is a named volume in compose (owned by app, from this directory); no VOLUME here, or every container
+# that does not mount it (the gateway) would leave an anonymous volume behind.
 ENTRYPOINT ["/usr/local/bin/entrypoint"]
 CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "--port", "5055"]
