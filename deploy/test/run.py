@@ -576,7 +576,7 @@ def user():
     sender = "load-" + uuid.uuid4().hex
     for i in range(turns):
         body = json.dumps({"sender": sender, "message": texts[i % len(texts)]}).encode()
-        request = urllib.request.Request("http://proxy:5005/webhooks/rest/webhook", data=body,
+        request = urllib.request.Request("http://172.31.250.10:5005/webhooks/rest/webhook", data=body,
                                          headers={"Content-Type": "application/json"})
         start = time.monotonic()
         try:

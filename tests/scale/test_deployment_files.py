@@ -193,8 +193,11 @@ def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, 
     listens = set(re.findall(r"listen (?:[\d.]+:)?(\d+)", nginx))
     for url in (env_of(services["rasa"])["ACTION_ENDPOINT_URL"], env_of(services["web"])["RASA_URL"],
                 env_of(services["telegram"])["RASA_URL"]):
-        host, port = re.match(r"http://(\w+):(\d+)", url).groups()  # type: ignore[union-attr]
-        assert host == "proxy" and port in listens
+        host, port = re.match(r"http://([\w.]+):(\d+)", url).groups()  # type: ignore[union-attr]
+        assert host == services["proxy"]["networks"]["backend"]["ipv4_address"] and port in listens
+    assert env_of(services["rasa"])["REDIS_HOST"] == services["redis"]["networks"]["backend"]["ipv4_address"]
+    postgres_ip = services["postgres"]["networks"]["backend"]["ipv4_address"]
+    assert f"@{postgres_ip}:5432/" in (DEPLOY / "make-secrets.sh").read_text()
     proxy_ip = services["proxy"]["networks"]["backend"]["ipv4_address"]
     # The web app trusts X-Forwarded-For only from the proxy.
     assert option(services["web"]["command"], "--forwarded-allow-ips") == proxy_ip
