@@ -466,9 +466,10 @@ def test_postgres_restart(results: dict[str, Any], office: BackOffice, confirmed
         chat = WebChat(http)
         marker = "DEPLOY-AFTER-PG-" + secrets.token_hex(3).upper()
         fill_in_report(chat, marker)
-        done = chat.say("Verzenden")
+        notes: list[str] = []
+        done = chat.say_until_answered("Verzenden", notes)
         if not confirmed(done):  # the first use of a pool connection broken by the restart may fail once
-            done = chat.say("Verzenden")
+            done = chat.say_until_answered("Verzenden", notes)
         got = confirmed(done)
         check(got, f"no receipt code after the PostgreSQL restart: {done[:300]}")
         assert got
@@ -476,7 +477,7 @@ def test_postgres_restart(results: dict[str, Any], office: BackOffice, confirmed
     check(set(before) <= set(after), f"reports lost in the restart: {sorted(set(before) - set(after))}")
     for code, reference in [*confirmed_reports, got]:
         check(follow_up(code) == reference, f"{reference} no longer opens with its code after the restart")
-    results["postgres_restart"] = {"before": len(before), "after": len(after), "new": got[1]}
+    results["postgres_restart"] = {"before": len(before), "after": len(after), "new": got[1], "resent": notes}
 
 
 def test_telegram(results: dict[str, Any]) -> None:
