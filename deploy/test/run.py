@@ -212,6 +212,9 @@ def joined(messages: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+RESENT: list[str] = []  # every message WebChat.say had to send again
+
+
 class WebChat:
     """One browser tab of the web chat at https://.../chat."""
 
@@ -232,7 +235,15 @@ class WebChat:
         return response.status_code, body
 
     def say(self, text: str) -> str:
-        status, body = self.send(text)
+        """Send and expect an answer. A 503 ("Probeer het zo opnieuw") is resent after 5 s, as a person would, at
+        most twice, and recorded in RESENT: Debian's aardvark-dns drops lookups while it reloads on any container
+        start or stop (docs/deployment.md), which can fail a message sent in that moment."""
+        for attempt in range(3):
+            status, body = self.send(text)
+            if status != 503 or attempt == 2:
+                break
+            RESENT.append(f"{time.strftime('%H:%M:%S')} {text[:40]!r}: 503, resent")
+            time.sleep(5)
         check(status == 200, f"web chat answered {status} to {text!r}: {body}")
         return joined(body["messages"])
 
@@ -774,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"deploy-test: clean-up incomplete: {exc}", file=sys.stderr)
     total = time.monotonic() - started
     summary = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "passed": failure is None,
-               "failure": failure, "total_s": round(total, 1),
+               "failure": failure, "total_s": round(total, 1), "resent_after_503": RESENT,
                "phases": [{"phase": n, "seconds": round(s, 1), "status": st} for n, s, st in phases.timings],
                **results}
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
