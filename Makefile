@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 RASA_DATA := nlu stories
 TRAINING_INPUTS := config.yml domain.yml rasa_plugins/tfidf_intent_classifier.py rasa_plugins/semantic_features.py $(wildcard nlu/*.yml stories/*.yml)
 
-.PHONY: run test test-deps shell model envs bench nlu-eval clean
+.PHONY: run test test-deps shell model envs bench nlu-eval deploy-test clean
 
 run: envs $(MODEL)
 	$(VENV)/bin/python -m devtools.stack
@@ -71,6 +71,14 @@ nlu-eval: envs
 # (also --skip-train, --skip-chat, --skip-reports, --pipelines NAME..., --users 1 20; see benchmarks/run.py).
 bench: envs $(MODEL)
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_FLAGS)
+
+# The production deployment in containers (podman, images built here from Debian's packages), tested end to end
+# through nginx with faults; not part of `make test`. About 10-15 min (first build +5 min); root on Debian
+# bookworm; it installs podman, runc and debootstrap if missing and removes its test stack at the end
+# (docs/deployment.md). DEPLOY_TEST_FLAGS="--skip-build" reuses the images, "--keep" leaves the stack running.
+# An existing models/integrity.tar.gz is used as it is, never retrained here (`make model` first if missing).
+deploy-test: $(VENV)/.installed
+	$(VENV)/bin/python deploy/test/run.py $(DEPLOY_TEST_FLAGS)
 
 clean:
 	rm -rf models results .pytest_cache

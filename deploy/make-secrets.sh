@@ -6,7 +6,7 @@
 # The TLS certificate and key (deploy/secrets/tls_certificate, tls_private_key) come from your certificate
 # authority (full chain, PEM); this script does not make them.
 set -eu
-cd "$(dirname "$0")/secrets"
+mkdir -p "${SECRETS_DIR:-$(dirname "$0")/secrets}" && cd "${SECRETS_DIR:-$(dirname "$0")/secrets}"
 # Only the owner may enter the directory; the files themselves must be readable inside the containers, which run
 # as their own unprivileged users (compose bind-mounts secret files with the host's permissions).
 chmod 700 .
@@ -18,7 +18,7 @@ create() {  # name value: write the file unless it exists
 }
 
 create postgres_password "$(random)"
-create database_url "postgresql+psycopg://integrity:$(cat postgres_password)@postgres:5432/integrity"
+create database_url "postgresql+psycopg://integrity:$(cat postgres_password)@172.31.250.21:5432/integrity"  # postgres's fixed address (compose.yaml)
 create redis_password "$(random)"
 create redis_auth_conf "requirepass $(cat redis_password)"
 create sender_id_secret "$(random)"

@@ -4,22 +4,30 @@
 #     docker compose -f deploy/compose.yaml build
 # No secret is copied in (see rasa.Dockerfile.dockerignore); Redis and action server settings come from the
 # environment at run time (deploy/endpoints.yml).
-FROM python:3.10-slim-bookworm
+# BASE: any image with Python 3.10 (`python3` with the venv module) on Debian bookworm. On a Docker host the
+# official image; here deploy/build-images.sh builds localhost/integrity/python:3.10 (python310.Containerfile).
+ARG BASE=python:3.10-slim-bookworm
+FROM ${BASE}
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
 
 RUN useradd --system --create-home --home-dir /home/rasa --uid 10001 --shell /usr/sbin/nologin rasa
 WORKDIR /app
 
+# Cache mount and pip_ca build secret: see app.Dockerfile.
 COPY requirements/rasa.lock requirements/rasa.lock
-RUN pip install -r requirements/rasa.lock
+RUN --mount=type=cache,id=integrity-pip,target=/root/.cache/pip --mount=type=secret,id=pip_ca \
+    if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
+    python3 -m venv /opt/venv && /opt/venv/bin/pip install -q -r requirements/rasa.lock
 
 COPY rasa_plugins/ rasa_plugins/
 COPY credentials.yml credentials.yml
 COPY deploy/endpoints.yml deploy/endpoints.yml
 COPY models/integrity.tar.gz models/integrity.tar.gz
 COPY deploy/docker/entrypoint.sh /usr/local/bin/entrypoint
+# Every Python process reads the NAME_FILE secrets itself (see integrity_secret_files.py).
+COPY deploy/docker/integrity_secret_files.py deploy/docker/integrity-secret-files.pth /opt/venv/lib/python3.10/site-packages/
 
 USER rasa
 EXPOSE 5005

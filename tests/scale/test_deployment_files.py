@@ -1,7 +1,7 @@
-"""The deployment files (deploy/) hold together. No Docker engine runs here, so the compose file is checked
-structurally: every image, file, command, port, variable and secret it names exists and fits the repository.
-The pieces that can run without Docker do run: the entry point, the prepare job and (in
-test_two_rasa_servers.py) the endpoints file and the Redis configuration."""
+"""The deployment files (deploy/) hold together, checked structurally and fast: every image, file, command, port,
+variable and secret the compose file names exists and fits the repository. The pieces that can run without
+containers do run: the entry point, the prepare job and (in test_two_rasa_servers.py) the endpoints file and the
+Redis configuration. The whole stack runs in containers in `make deploy-test` (deploy/test/run.py), not here."""
 
 from __future__ import annotations
 
@@ -82,9 +82,13 @@ def test_the_compose_file_has_every_part_with_health_checks(services: dict[str, 
 
 def test_images_are_built_from_the_lock_files_on_the_right_python(services: dict[str, dict[str, Any]]) -> None:
     rasa, app = dockerfile(services["rasa"]), dockerfile(services["actions"])
-    assert instructions(rasa, "FROM")[0][0].startswith("python:3.10")
-    assert instructions(app, "FROM")[0][0].startswith("python:3.11")
-    assert "pip install -r requirements/rasa.lock" in rasa.read_text()
+    # The base image is a build argument (deploy/build-images.sh builds one from Debian's packages); its default
+    # is the official image for a Docker host.
+    assert instructions(rasa, "FROM")[0] == ["${BASE}"]
+    assert ["BASE=python:3.10-slim-bookworm"] in instructions(rasa, "ARG")
+    assert instructions(app, "FROM")[0] == ["${BASE}"]
+    assert ["BASE=python:3.11-slim-bookworm"] in instructions(app, "ARG")
+    assert "pip install -q -r requirements/rasa.lock" in rasa.read_text()
     assert "requirements/main.lock" in app.read_text()
     for name in ("prepare", "admin", "actions", "web", "telegram"):
         assert dockerfile(services[name]) == app and services[name]["image"] == services["actions"]["image"]
@@ -95,7 +99,7 @@ def test_images_are_built_from_the_lock_files_on_the_right_python(services: dict
 
 
 def test_images_copy_only_existing_files_and_never_a_secret(services: dict[str, dict[str, Any]]) -> None:
-    for path in (dockerfile(services["rasa"]), dockerfile(services["actions"])):
+    for path in {dockerfile(service) for service in services.values() if "build" in service}:
         allowed = [line[1:].rstrip("/") for line in Path(f"{path}.dockerignore").read_text().splitlines()
                    if line.startswith("!")]
         for args in instructions(path, "COPY"):
@@ -129,16 +133,28 @@ def test_secrets_come_from_files_that_git_ignores(compose: dict[str, Any],
                 assert value.removeprefix("/run/secrets/") in mounted, f"{name}: {variable}={value} not mounted"
 
 
-def test_the_entrypoint_turns_secret_files_into_variables(tmp_path: Path) -> None:
-    entrypoint = DEPLOY / "docker" / "entrypoint.sh"
+def test_secret_files_become_variables_inside_python_only(tmp_path: Path) -> None:
+    """The images' .pth hook: NAME_FILE gives os.environ["NAME"] in the process, but not in its environment block
+    (/proc/self/environ) nor in a child process's environment; the entry point refuses an unreadable file."""
     (tmp_path / "pw").write_text("s3cret-Value\n")
-    ok = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
-                        "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, capture_output=True, text=True, timeout=10)
-    assert ok.returncode == 0 and "REDIS_PASSWORD=s3cret-Value\n" in ok.stdout and "_FILE=" not in ok.stdout
+    code = ("import os, subprocess, sys; sys.path.insert(0, sys.argv[1]); import integrity_secret_files as s; "
+            "s.load(); print(os.environ['REDIS_PASSWORD']); "
+            "print('block', 's3cret' in open('/proc/self/environ').read()); "
+            "print('child', 's3cret' in subprocess.run(['env'], capture_output=True, text=True).stdout)")
+    ok = subprocess.run([sys.executable, "-c", code, str(DEPLOY / "docker")], capture_output=True, text=True,
+                        env={"PATH": os.environ["PATH"], "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, timeout=10)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split("\n")[:3] == ["s3cret-Value", "block False", "child False"]
+    pth = (DEPLOY / "docker" / "integrity-secret-files.pth").read_text()
+    assert pth.startswith("import integrity_secret_files;")
+    entrypoint = DEPLOY / "docker" / "entrypoint.sh"
     missing = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
                              "REDIS_PASSWORD_FILE": str(tmp_path / "nope")}, capture_output=True, text=True,
                              timeout=10)
     assert missing.returncode == 1 and "REDIS_PASSWORD_FILE" in missing.stderr
+    fine = subprocess.run(["sh", str(entrypoint), "env"], env={"PATH": os.environ["PATH"],
+                          "REDIS_PASSWORD_FILE": str(tmp_path / "pw")}, capture_output=True, text=True, timeout=10)
+    assert fine.returncode == 0 and "s3cret" not in fine.stdout, "the entry point puts no secret in the environment"
 
 
 def test_rasa_gets_every_variable_of_the_endpoints_file(services: dict[str, dict[str, Any]]) -> None:
@@ -164,17 +180,24 @@ def test_commands_name_modules_that_exist(services: dict[str, dict[str, Any]]) -
 
 def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, Any],
                                                              services: dict[str, dict[str, Any]]) -> None:
-    nginx = (DEPLOY / "nginx" / "default.conf.template").read_text()
-    upstream_servers = set(re.findall(r"server (\w+):(\d+) resolve;", nginx))
+    nginx = (DEPLOY / "nginx" / "integrity.conf").read_text()
+    # Upstreams are looked up through variables (replicas found by DNS, see integrity.conf): $var -> service name.
+    names = dict(re.findall(r"map \$host \$(\w+) \{ default (\w+); \}", nginx))
+    targets = {(names[var], port) for var, port in re.findall(r"proxy_pass http://\$(\w+):(\d+);", nginx)}
+    upstream_servers = {(name, port) for name, port in targets if name in ("rasa", "actions")}
     rasa_port = instructions(dockerfile(services["rasa"]), "CMD")[0][-1].strip('"]')
     actions_port = option(services["actions"]["command"], "--port")
     assert upstream_servers == {("rasa", rasa_port), ("actions", actions_port)}
-    assert f"http://web:{option(services['web']['command'], '--port')}" in nginx
-    listens = set(re.findall(r"listen (\d+)", nginx))
+    web_ip = services["web"]["networks"]["backend"]["ipv4_address"]
+    assert f"proxy_pass http://{web_ip}:{option(services['web']['command'], '--port')};" in nginx
+    listens = set(re.findall(r"listen (?:[\d.]+:)?(\d+)", nginx))
     for url in (env_of(services["rasa"])["ACTION_ENDPOINT_URL"], env_of(services["web"])["RASA_URL"],
                 env_of(services["telegram"])["RASA_URL"]):
-        host, port = re.match(r"http://(\w+):(\d+)", url).groups()  # type: ignore[union-attr]
-        assert host == "proxy" and port in listens
+        host, port = re.match(r"http://([\w.]+):(\d+)", url).groups()  # type: ignore[union-attr]
+        assert host == services["proxy"]["networks"]["backend"]["ipv4_address"] and port in listens
+    assert env_of(services["rasa"])["REDIS_HOST"] == services["redis"]["networks"]["backend"]["ipv4_address"]
+    postgres_ip = services["postgres"]["networks"]["backend"]["ipv4_address"]
+    assert f"@{postgres_ip}:5432/" in (DEPLOY / "make-secrets.sh").read_text()
     proxy_ip = services["proxy"]["networks"]["backend"]["ipv4_address"]
     # The web app trusts X-Forwarded-For only from the proxy.
     assert option(services["web"]["command"], "--forwarded-allow-ips") == proxy_ip
@@ -188,9 +211,10 @@ def test_the_telegram_gateway_accepts_its_configuration(services: dict[str, dict
     config = TelegramConfig.from_env({**env, "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
                                       "TELEGRAM_WEBHOOK_SECRET": "abc"})
     assert config.mode == "webhook" and config.webhook_url == f"https://{PUBLIC_HOST}/telegram/webhook"
-    nginx = (DEPLOY / "nginx" / "default.conf.template").read_text()
-    assert "location /telegram/" in nginx and f"http://telegram:{config.webhook_port}" in nginx
-    assert config.webhook_listen == "0.0.0.0"
+    nginx = (DEPLOY / "nginx" / "integrity.conf").read_text()
+    gateway_ip = services["telegram"]["networks"]["backend"]["ipv4_address"]
+    assert "location /telegram/" in nginx and f"proxy_pass http://{gateway_ip}:{config.webhook_port};" in nginx
+    assert config.webhook_listen == gateway_ip, "the gateway listens on the backend network only"
 
 
 def prepare(tmp_path: Path, keys: bool) -> subprocess.CompletedProcess[str]:
