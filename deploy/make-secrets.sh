@@ -18,7 +18,7 @@ create() {  # name value: write the file unless it exists
 }
 
 create postgres_password "$(random)"
-create database_url "postgresql+psycopg://integrity:$(cat postgres_password)@172.31.250.21:5432/integrity"  # postgres's fixed address (compose.yaml)
+create database_url "postgresql+psycopg://integrity:$(cat postgres_password)@172.31.250.21:5432/integrity?connect_timeout=5&tcp_user_timeout=5000"  # fixed address; fail a stalled connection in 5 s
 create redis_password "$(random)"
 create redis_auth_conf "requirepass $(cat redis_password)"
 create sender_id_secret "$(random)"

@@ -280,10 +280,15 @@ class BackOffice:
 
     def __init__(self) -> None:
         self.http = client()
-        page = self.http.get("/beheer/aanmelden")
-        response = self.http.post("/beheer/aanmelden", data={
-            "csrf": hidden(page.text, "csrf", "/beheer/aanmelden"), "gebruiker": STAFF_USER,
-            "wachtwoord": STAFF_PASSWORD, "volgende": ""})
+        for attempt in range(3):  # a person logs in again after an error page (e.g. just after a database restart)
+            page = self.http.get("/beheer/aanmelden")
+            response = self.http.post("/beheer/aanmelden", data={
+                "csrf": hidden(page.text, "csrf", "/beheer/aanmelden"), "gebruiker": STAFF_USER,
+                "wachtwoord": STAFF_PASSWORD, "volgende": ""})
+            if response.status_code < 500 or attempt == 2:
+                break
+            RESENT.append(f"{time.strftime('%H:%M:%S')} back office login: {response.status_code}, tried again")
+            time.sleep(10)
         check(response.status_code == 303, f"login answered {response.status_code}")
         unlock = self.http.get("/beheer/sleutel")
         check(unlock.status_code == 200, f"/beheer/sleutel answered {unlock.status_code} after login")
