@@ -76,8 +76,8 @@ bench: envs $(MODEL)
 # through nginx with faults; not part of `make test`. About 10-15 min (first build +5 min); root on Debian
 # bookworm; it installs podman, runc and debootstrap if missing and removes its test stack at the end
 # (docs/deployment.md). DEPLOY_TEST_FLAGS="--skip-build" reuses the images, "--keep" leaves the stack running.
-# An existing models/integrity.tar.gz is used as it is, never retrained here (`make model` first if missing).
-deploy-test: $(VENV)/.installed
+# The model is trained first when missing or stale (a fresh clone has none), like `make run`.
+deploy-test: envs $(MODEL)
 	$(VENV)/bin/python deploy/test/run.py $(DEPLOY_TEST_FLAGS)
 
 clean:
