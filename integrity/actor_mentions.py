@@ -54,7 +54,6 @@ def within_one_edit(a: str, b: str) -> bool:
 class Mention:
     actor: str
     start: int  # word index in the message (fillers left out)
-    end: int
     alias: str
 
 
@@ -109,26 +108,22 @@ class ActorMatcher:
             candidates |= self._by_deletion.get(variant, set())
         return {c for c in candidates if within_one_edit(word, c)}
 
-    def _steps(self, found: tuple[str, ...], i: int) -> Iterator[tuple[str, int]]:
-        """(vocabulary word, next position) for the message word at i, alone or joined with the next one."""
-        for spelling in self.spellings(found[i]):
-            yield spelling, i + 1
-        if i + 1 < len(found):
-            for spelling in self.spellings(found[i] + found[i + 1]):
-                yield spelling, i + 2
-
-    def _walk(self, found: tuple[str, ...], start: int, node: _Node, i: int) -> Iterator[Mention]:
+    def _walk(self, steps: list[list[tuple[str, int]]], start: int, node: _Node, i: int) -> Iterator[Mention]:
         if node.actor is not None and i > start:
-            yield Mention(node.actor, start, i, node.alias)
-        if i < len(found):
-            for spelling, after in self._steps(found, i):
+            yield Mention(node.actor, start, node.alias)
+        if i < len(steps):
+            for spelling, after in steps[i]:
                 child = node.next.get(spelling)
                 if child is not None:
-                    yield from self._walk(found, start, child, after)
+                    yield from self._walk(steps, start, child, after)
 
     def mentions(self, text: str) -> list[Mention]:
         found = words(text)
-        return [m for start in range(len(found)) for m in self._walk(found, start, self._root, start)]
+        # Per message word, once: (vocabulary word, next position), for the word alone or joined with the next one.
+        steps = [[(s, i + 1) for s in self.spellings(word)] +
+                 ([(s, i + 2) for s in self.spellings(word + found[i + 1])] if i + 1 < len(found) else [])
+                 for i, word in enumerate(found)]
+        return [m for start in range(len(found)) for m in self._walk(steps, start, self._root, start)]
 
     def best(self, text: str) -> str | None:
         """The actor of the longest alias in the text (the first one on a tie), or None."""

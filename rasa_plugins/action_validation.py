@@ -43,11 +43,17 @@ def _fast_check(schema_json: str) -> Any:
     return fastjsonschema.compile(json.loads(schema_json), use_default=False, use_formats=False)
 
 
+@lru_cache(maxsize=8)
+def _schema_json(spec: Any) -> str:
+    """The response schema of a `action_response_format_spec` function, serialised once (it returns a constant)."""
+    return json.dumps(spec(), sort_keys=True)
+
+
 def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
-    schema_json = json.dumps(self.action_response_format_spec(), sort_keys=True)
+    schema_json = _schema_json(type(self).action_response_format_spec)
     fast = _fast_check(schema_json)
     if fast is not None:
         import fastjsonschema

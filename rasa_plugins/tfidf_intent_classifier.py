@@ -106,7 +106,6 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         self._resource = resource
         self.model = model
         self.semantic = semantic  # logistic regression on e5 vectors, or None
-        self._fast: FastProbabilities | None = None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -143,10 +142,23 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             stored = {"tfidf": None, "semantic": None}
         return cls(config, model_storage, resource, stored["tfidf"], stored["semantic"])
 
+    @property
+    def model(self) -> Any:
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        """The fitted pipeline, and the function that gives its probabilities: the fast one where it applies."""
+        self._model = model
+        self._predict: Any = None
+        if model is not None:
+            try:
+                self._predict = FastProbabilities(model)
+            except ValueError:  # two intents, or one-vs-rest: scikit-learn's own
+                self._predict = model.predict_proba
+
     def _probabilities(self, texts: list[str]) -> Any:
-        if self._fast is None:
-            self._fast = FastProbabilities(self.model)
-        probabilities = self._fast(texts)
+        probabilities = self._predict(texts)
         mode = self.config["embeddings"]
         if mode == "off" or self.semantic is None:
             return probabilities
