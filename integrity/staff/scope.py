@@ -28,6 +28,20 @@ def visible(user: StaffUser) -> ColumnElement[bool]:
     return and_(same_organisation, mine)
 
 
+def readers(session: Session, report: Report) -> list[StaffUser]:
+    """The active staff members who may read `report` under the rules above (the mirror image of `visible`)."""
+    if report.profile_id is None:
+        return []
+    who = or_(StaffUser.role == Role.COORDINATOR, StaffUser.id == report.assignee_id)
+    if report.target_actor:
+        who = or_(who, and_(StaffUser.role == Role.HANDLER, StaffUser.actor == report.target_actor))
+    query = (select(StaffUser)
+             .where(StaffUser.active.is_(True), StaffUser.profile_id == report.profile_id,
+                    StaffUser.role != Role.ADMIN, who)
+             .order_by(StaffUser.id))
+    return list(session.scalars(query))
+
+
 def get_report(session: Session, user: StaffUser, key: str) -> Report:
     """The report with this id or reference if `user` may see it, else errors.ReportNotFound."""
     report = casework.get_report(session, key)  # raises ReportNotFound

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import casework, deadlines, errors, reporter, submission
 from integrity.reports.models import Report, ReportStatus
-from integrity.staff import accounts, caselist, cases
+from integrity.staff import accounts, caselist, cases, scope
 from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
 from tests.plugins.report_store import Keys, make_draft
@@ -88,6 +88,20 @@ def test_scope_organisation_and_handler(session: Session, world: dict[str, objec
     handler = caselist.list_cases(session, staff["handler"], now=NOW)  # forwarded to their actor, or assigned
     assert set(references(handler)) == {reports["fresh"].reference, reports["ack_late"].reference}
     assert caselist.list_cases(session, staff["admin"], now=NOW).total == 0
+
+
+def test_readers_are_exactly_the_staff_who_see_the_report(session: Session, world: dict[str, object]) -> None:
+    staff, reports = world["staff"], world["reports"]
+    assert isinstance(staff, dict) and isinstance(reports, dict)
+    inactive = user(session, "coord-weg", Role.COORDINATOR, "vlaamse-overheid")
+    inactive.active = False
+    session.commit()
+    everyone = [*staff.values(), inactive]
+    for item in reports.values():
+        seeing = {u.username for u in everyone
+                  if session.scalar(select(Report.id).where(Report.id == item.id, scope.visible(u)))}
+        assert {u.username for u in scope.readers(session, item)} == seeing
+    assert {u.username for u in scope.readers(session, reports["fresh"])} == {"coord-a", "handler-a"}
 
 
 def test_overdue_in_sql_matches_the_service_rules(session: Session, world: dict[str, object]) -> None:
