@@ -34,13 +34,23 @@ shell: envs $(MODEL)
 envs: $(VENV)/.installed $(RASA_VENV)/.installed
 
 # System packages the tests need (Debian): a PostgreSQL server for the storage tests and Chromium for the
-# browser tests (driven by Playwright with executable_path=/usr/bin/chromium; no browser download).
+# browser tests (driven by Playwright with executable_path=/usr/bin/chromium; no browser download), and npm for
+# axe-core, the accessibility checker the browser tests inject (pinned in package-lock.json, installed with
+# `npm ci` into node_modules/).
 TEST_DEBS := postgresql chromium redis-server
-test-deps:
+test-deps: node_modules/.installed
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium || ! test -x /usr/bin/redis-server; then \
 		if [ "$$(id -u)" != 0 ]; then echo "Install first: sudo apt-get install -y $(TEST_DEBS)" >&2; exit 1; fi; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TEST_DEBS) >/dev/null; \
 	fi
+
+node_modules/.installed: package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" != 0 ]; then echo "Install first: sudo apt-get install -y nodejs npm" >&2; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; \
+	fi
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
 $(VENV)/.installed: requirements/main.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -81,4 +91,4 @@ deploy-test: envs $(MODEL)
 	$(VENV)/bin/python deploy/test/run.py $(DEPLOY_TEST_FLAGS)
 
 clean:
-	rm -rf models results .pytest_cache
+	rm -rf models results .pytest_cache node_modules

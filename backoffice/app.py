@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.deps import Tokens, UserError
 from backoffice.routes import api_router
+from backoffice.routes.staff_session import page_clock
 from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
 from bot.ratelimit import RateLimiter
@@ -104,6 +105,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.filters["tijd"] = lambda moment: f"{local(moment):%H:%M}"
     env.globals["staff_of"] = lambda request: getattr(request.state, "staff", None)
     env.globals["role_label"] = ROLE_LABELS.get
+    env.globals["idle_clock"] = page_clock
     return Jinja2Templates(env=env)
 
 

@@ -9,6 +9,9 @@
 - RASA_URL: the Rasa server whose REST channel the web chat (`/chat`) talks to (default http://127.0.0.1:5005).
 - INTEGRITY_PROFILE: the organisation profile the web chat asks for (channel metadata); unset: the action
   server's default.
+- BACKOFFICE_IDLE_SECONDS, BACKOFFICE_IDLE_WARNING_SECONDS: staff are logged out after this much inactivity
+  (default 1800, at most 1800) and warned this long before (default 120, and less than the idle time). Tests
+  shorten both.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from integrity.reports import crypto
 from integrity.settings import TIMEZONE, DomainSettings
+from integrity.staff import sessions
 
 SECRET_FILE = "backoffice.secret"
 SECRET_BYTES = 32
@@ -72,6 +76,13 @@ class Settings:
     chat_window: float = 60.0  # seconds
     login_ip_limit: int = 30  # staff login attempts (password or code) per login_window per client IP
     login_window: float = 600.0  # seconds
+    staff_idle: int = int(sessions.IDLE.total_seconds())  # seconds without activity before a staff logout
+    staff_idle_warning: int = 120  # seconds before that logout the page warns and offers "Sessie verlengen"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.staff_idle_warning < self.staff_idle <= sessions.IDLE.total_seconds():
+            raise ValueError(f"staff idle settings: need 0 < warning ({self.staff_idle_warning} s) < idle "
+                             f"({self.staff_idle} s) <= {int(sessions.IDLE.total_seconds())} s")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +98,15 @@ class Settings:
         else:
             secret = load_or_create_secret(key_dir / SECRET_FILE)
         return cls(database_url=domain.database_url, key_dir=key_dir, secret=secret,
-                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key)
+                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key,
+                   staff_idle=_seconds(env, "BACKOFFICE_IDLE_SECONDS", cls.staff_idle),
+                   staff_idle_warning=_seconds(env, "BACKOFFICE_IDLE_WARNING_SECONDS", cls.staff_idle_warning))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"{name} must be a whole number of seconds, not {text[:20]!r}")
+    return int(text)

@@ -12,6 +12,7 @@ stored); wrong role -> 403; a report outside the user's scope -> 404 (`integrity
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,7 +20,8 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from nacl.public import PrivateKey
 
-from backoffice.deps import FORM_EXPIRED, SessionDep, UserError, from_other_site, read_form
+from backoffice.deps import FORM_EXPIRED, SessionDep, SettingsDep, UserError, from_other_site, read_form
+from backoffice.settings import Settings
 from integrity.reports.db import transaction
 from integrity.staff import sessions
 from integrity.staff.models import Role
@@ -55,9 +57,13 @@ def clear_session_cookie(response: Response, request: Request) -> None:
                            secure=request.url.scheme == "https")
 
 
-def optional_staff(request: Request, db: SessionDep) -> LoadedSession | None:
+def idle_limit(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.staff_idle)
+
+
+def optional_staff(request: Request, db: SessionDep, settings: SettingsDep) -> LoadedSession | None:
     with transaction(db):  # drops an expired session, or extends a live one
-        return sessions.load(db, request.cookies.get(COOKIE))
+        return sessions.load(db, request.cookies.get(COOKIE), idle=idle_limit(settings))
 
 
 def _refuse(request: Request) -> Exception:

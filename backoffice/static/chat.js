@@ -86,7 +86,8 @@
   function setBusy(value) {
     busy = value;
     busyLine.textContent = value ? BUSY_TEXT : "";
-    log.setAttribute("aria-busy", value ? "true" : "false");
+    /* No aria-busy on the log: some screen readers hide a busy region, and then never read the new answers. The
+       log (role=log, aria-live=polite) announces each message as it is added; the status line says we wait. */
     sendButton.setAttribute("aria-disabled", value ? "true" : "false");
     form.classList.toggle("is-busy", value);
   }
@@ -114,7 +115,7 @@
   function send(text, shownText, typed) {
     disableQuickReplies();
     addMessage("user", shownText);
-    setBusy(true);  /* aria-busy: the answers are announced together once they are all there */
+    setBusy(true);
     var status = 0;
     fetch("/chat/berichten", {
       method: "POST",

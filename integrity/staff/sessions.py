@@ -3,7 +3,9 @@
 The cookie holds two random values, `<token>.<unlock key>` (base64url). The table stores only SHA-256(token) and,
 once the staff member unlocked the back office private key with its passphrase, that key encrypted with the
 unlock key. So the database alone opens neither a session nor the private key, and logging out (deleting the
-row) forgets the unlocked key. Sessions end after IDLE of inactivity or ABSOLUTE after login.
+row) forgets the unlocked key. Sessions end after IDLE of inactivity or ABSOLUTE after login; the web app may
+pass a shorter idle limit (`load(idle=...)`, from its settings). `seconds_left` tells the page when to warn, and
+`extend` is the one-click "Sessie verlengen".
 """
 
 from __future__ import annotations
@@ -81,8 +83,23 @@ def start(session: Session, user: StaffUser, *, second_factor_done: bool, now: d
     return f"{_b64(token)}.{_b64(unlock_key)}"
 
 
-def load(session: Session, cookie: str | None, *, now: datetime | None = None) -> LoadedSession | None:
-    """The live session for this cookie value, or None (missing, malformed, unknown, expired or inactive user)."""
+def ends_at(record: StaffSession, idle: timedelta = IDLE) -> datetime:
+    """When this session ends if nothing happens: idle after the last activity, never after the absolute limit."""
+    end = min(record.expires_at, record.created_at + ABSOLUTE)
+    return min(end, record.last_seen_at + idle) if record.second_factor_done else end
+
+
+def seconds_left(loaded: LoadedSession, *, idle: timedelta = IDLE, now: datetime | None = None) -> int:
+    return max(0, int((ends_at(loaded.record, idle) - (now or utcnow())).total_seconds()))
+
+
+def load(session: Session, cookie: str | None, *, idle: timedelta = IDLE, touch: bool = True,
+         now: datetime | None = None) -> LoadedSession | None:
+    """The live session for this cookie value, or None (missing, malformed, unknown, expired or inactive user).
+
+    A live session's idle clock starts again (written at most every TOUCH_EVERY), unless `touch` is false: the
+    page asking how long it has left is not activity.
+    """
     if not cookie or len(cookie) > MAX_COOKIE_CHARS or not cookie.isascii() or cookie.count(".") != 1:
         return None
     try:
@@ -96,13 +113,21 @@ def load(session: Session, cookie: str | None, *, now: datetime | None = None) -
     if record is None:
         return None
     user = session.get(StaffUser, record.user_id)
-    if record.expires_at <= now or record.created_at + ABSOLUTE <= now or user is None or not user.active:
+    if ends_at(record, idle) <= now or user is None or not user.active:
         session.delete(record)
         return None
-    if record.second_factor_done and now - record.last_seen_at >= TOUCH_EVERY:
+    if touch and record.second_factor_done and now - record.last_seen_at >= min(TOUCH_EVERY, idle / 10):
         record.last_seen_at = now
-        record.expires_at = min(now + IDLE, record.created_at + ABSOLUTE)
+        record.expires_at = min(now + idle, record.created_at + ABSOLUTE)
     return LoadedSession(record, user, token, unlock_key)
+
+
+def extend(session: Session, loaded: LoadedSession, *, idle: timedelta = IDLE, now: datetime | None = None) -> int:
+    """Start the idle clock again now (up to the absolute limit); returns the seconds left."""
+    now = now or utcnow()
+    loaded.record.last_seen_at = now
+    loaded.record.expires_at = min(now + idle, loaded.record.created_at + ABSOLUTE)
+    return seconds_left(loaded, idle=idle, now=now)
 
 
 def complete_second_factor(session: Session, loaded: LoadedSession, *, now: datetime | None = None) -> None:
