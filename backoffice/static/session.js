@@ -101,7 +101,7 @@
   }
 
   function toLogin() {
-    window.location.assign(LOGIN_URL + "?volgende=" + encodeURIComponent(window.location.pathname));
+    window.location.assign(LOGIN_URL + "?volgende=" + encodeURIComponent(window.location.pathname).replace(/%2F/g, "/"));
   }
 
   function notice(text, before) {
@@ -361,7 +361,8 @@
     close("Je bent afgemeld. Verstuur je een formulier, dan vragen we eerst om opnieuw aan te melden.");
   });
 
-  /* A form sent after the logout: keep its text and log in first, instead of losing it. */
+  /* A form sent after the logout: keep its text and log in first, instead of losing it. When this page's clock
+     has run out, the server is asked first (work in another tab may have kept the session alive). */
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form === extendForm || (form.getAttribute("method") || "").toLowerCase() !== "post") {
@@ -370,6 +371,9 @@
     if (form.getAttribute("data-session-checked")) {
       form.removeAttribute("data-session-checked");
       return;  /* checked just now: let the browser send it */
+    }
+    if (!expired && secondsLeft() > 0) {
+      return;  /* the session runs, as far as this page knows: send at once */
     }
     event.preventDefault();
     var submitter = event.submitter || null;

@@ -1,0 +1,514 @@
+"""Accessibility (WCAG 2.1 AA) of the back office, the follow-up pages and the web chat, in a real browser.
+
+Debian's Chromium driven by Playwright against `python -m backoffice` over a temporary SQLite database, with a
+small fake Rasa REST channel (a thread on a free port) behind the web chat, so no Rasa server is needed.
+- axe-core (tests/webchat/axe.py) on every page and state a user meets: 0 violations of wcag2a/2aa/21a/21aa.
+- At 320 px wide no page scrolls sideways, and the stacked case list and history keep their column labels.
+- Password fields look like the other inputs; an invalid receipt code gets its red border; focus goes to the error.
+- The idle logout warns ahead with a one-click "Sessie verlengen"; text typed when it ran out comes back after a
+  new login (a second app with the idle time shortened to seconds through its settings).
+- The chat's answers are added to a polite live region that is never marked aria-busy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.wait_ready import wait_ready
+from devtools.stack import REPO, free_port, rasa_env
+from integrity.reports import crypto, db, schemas, submission
+from integrity.reports.cli import upgrade
+from integrity.staff import accounts, totp
+from integrity.staff.models import AuditEntry, Role
+from tests.webchat.axe import Audit, require_axe
+from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+TIMEOUT_MS = 20_000
+PASSPHRASE = "browser test passphrase"
+PASSWORD = "een lang wachtwoord 42"
+COORDINATOR, ADMIN = "coordinator", "beheerder"
+WHAT_HAPPENED = "Een collega van de aankoopdienst laat zich door Kluisbouw NV op reis sturen."
+REPLY = "Dank je voor je melding. Wanneer was die reis precies?"
+KEPT_TEXT = "Dit typte ik voor mijn sessie verliep: graag bellen op maandag."
+BOT_TEXT = "Hallo, ik ben de integriteitsassistent. Waarover gaat je vraag?"
+IDLE, WARNING = 20, 12  # seconds, for the app with the short idle time
+RED = "rgb(179, 38, 30)"  # --alert-line
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    short_url: str  # the same database, idle logout after IDLE seconds, warning WARNING seconds ahead
+    reference: str
+    code: str
+    database_url: str
+
+
+class FakeRasa(BaseHTTPRequestHandler):
+    """Rasa's REST channel: one answer with two quick replies, after a short pause (so 'busy' can be seen)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        time.sleep(0.3)
+        body = json.dumps([{"recipient_id": "x", "text": BOT_TEXT, "buttons": [
+            {"title": "Een melding maken", "payload": "/melden"}, {"title": "Ik heb een vraag", "payload": "/vraag"}]}])
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode("utf-8"))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def fake_rasa() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRasa)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def web_app(log: Path, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    child_env = {name: value for name, value in rasa_env(**env).items()
+                 if name not in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE")}
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO,
+                                   env=child_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        if wait_ready([f"{url}/beheer/aanmelden"], timeout=60):
+            pytest.fail(f"the web app did not start; see {log}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    for secret in (WHAT_HAPPENED, REPLY, KEPT_TEXT, PASSPHRASE, PASSWORD):
+        assert secret not in text, f"the web app logged report content or a secret ({log})"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    require_browser()
+    require_axe()
+    base = tmp_path_factory.mktemp("a11y")
+    env = {"DATABASE_URL": f"sqlite:///{base / 'reports.db'}", "INTEGRITY_KEY_DIR": str(base / "keys"),
+           "INTEGRITY_ARGON2_PROFILE": "test", "INTEGRITY_PROFILE": "vlaamse-overheid"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        for name in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE"):
+            patch.delenv(name, raising=False)
+        crypto.create_keys(PASSPHRASE)
+        engine = db.make_engine(env["DATABASE_URL"])
+        upgrade(engine)
+        with db.make_sessionmaker(engine).begin() as session:
+            accounts.create_user(session, COORDINATOR, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
+                                 profile_id="vlaamse-overheid")
+            accounts.create_user(session, ADMIN, "Bea Beheerder", Role.ADMIN, PASSWORD, profile_id="vlaamse-overheid")
+            draft = schemas.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
+                                        profile_id="vlaamse-overheid", channel="web",
+                                        preferred_route="audit_vlaanderen")
+            submitted = submission.submit_report(session, draft, crypto.load_public_key())
+        engine.dispose()
+    with fake_rasa() as rasa_url, \
+            web_app(base / "web.log", {**env, "RASA_URL": rasa_url}) as url, \
+            web_app(base / "web-short.log", {**env, "RASA_URL": rasa_url, "BACKOFFICE_IDLE_SECONDS": str(IDLE),
+                                             "BACKOFFICE_IDLE_WARNING_SECONDS": str(WARNING)}) as short_url:
+        yield Site(url, short_url, submitted.reference, submitted.receipt_code, env["DATABASE_URL"])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched_chromium(TIMEOUT_MS) as launched:
+        yield launched
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Any]:
+    """A fresh browser context (CSP bypassed so that axe can be injected) and page; no console errors allowed."""
+    opened: list[tuple[BrowserContext, list[str]]] = []
+
+    def make(width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(locale="nl-BE", bypass_csp=True, viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(f"{message.text} ({message.location.get('url')})")
+                if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")
+                else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        opened.append((context, problems))
+        return page
+
+    yield make
+    for context, problems in opened:
+        context.close()
+        # Refused submissions answer 4xx on purpose; the browser logs those. Nothing else may fail.
+        unexpected = [p for p in problems if "status of 40" not in p]
+        assert unexpected == [], unexpected
+
+
+def log_in(page: Page, url: str, username: str, *, next_path: str = "") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/beheer/aanmelden" + (f"?volgende={next_path}" if next_path else ""))
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("link", name="Mijn account")).to_be_visible()
+
+
+def unlock(page: Page) -> None:
+    page.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
+    page.get_by_label("Wachtzin").fill(PASSPHRASE)
+    page.get_by_role("button", name="Ontgrendelen").click()
+
+
+def focused_id(page: Page) -> str:
+    return str(page.evaluate("() => document.activeElement ? document.activeElement.id : ''"))
+
+
+def sideways_scroll(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (0: no horizontal scroll)."""
+    return int(page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+# The outermost elements that stick out on the right (not counting what scrolls inside its own box).
+WIDEST = """() => {
+    const limit = document.documentElement.clientWidth + 1;
+    const scrolls = e => ["auto", "scroll", "hidden"].includes(getComputedStyle(e).overflowX);
+    const inside = e => { for (let p = e.parentElement; p; p = p.parentElement) { if (scrolls(p)) return true; }
+                          return false; };
+    return Array.from(document.querySelectorAll("body *"))
+        .filter(e => e.getBoundingClientRect().right > limit && !inside(e)
+                     && !(e.parentElement && e.parentElement.getBoundingClientRect().right > limit))
+        .slice(0, 3).map(e => e.outerHTML.slice(0, 120));
+}"""
+
+
+class Crawl:
+    """axe on each page as it is, plus the same page at 320 px wide: it must not scroll sideways."""
+
+    def __init__(self) -> None:
+        self.audit = Audit()
+        self.too_wide: list[str] = []
+
+    def check(self, page: Page, where: str) -> None:
+        self.audit.check(page, where)
+        size = page.viewport_size
+        page.set_viewport_size({"width": 320, "height": 640})
+        if (extra := sideways_scroll(page)) > 0:
+            culprits = page.evaluate(WIDEST)
+            self.too_wide.append(f"{where}: {extra}px wider than 320px, e.g. {culprits}")
+        assert size is not None
+        page.set_viewport_size(size)
+
+    def assert_clean(self) -> None:
+        self.audit.assert_clean()
+        assert self.too_wide == [], self.too_wide
+
+
+def test_axe_finds_no_violations_on_any_page(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    crawl = Crawl()
+    reporter = new_page()
+    reporter.goto(f"{site.url}/opvolgen")
+    crawl.check(reporter, "follow-up: code form")
+    reporter.locator("#code").fill("1111 2222 3333 4444")
+    reporter.get_by_role("button", name="Bekijk mijn melding").click()
+    expect(reporter.get_by_role("alert")).to_be_visible()
+    crawl.check(reporter, "follow-up: wrong code")
+    reporter.goto(f"{site.url}/deze-pagina-bestaat-niet")
+    crawl.check(reporter, "error page (404)")
+
+    chat = new_page()
+    chat.goto(f"{site.url}/chat")
+    crawl.check(chat, "web chat: start")
+    chat.get_by_label("Je bericht").fill("ik heb een vraag over geschenken")
+    chat.get_by_label("Je bericht").press("Enter")
+    expect(chat.get_by_role("button", name="Een melding maken")).to_be_visible()
+    crawl.check(chat, "web chat: answer with quick replies")
+
+    staff = new_page()
+    staff.goto(f"{site.url}/beheer/aanmelden")
+    crawl.check(staff, "login")
+    staff.get_by_label("Gebruikersnaam").fill(COORDINATOR)
+    staff.get_by_label("Wachtwoord").fill("niet het wachtwoord")
+    staff.get_by_role("button", name="Aanmelden").click()
+    expect(staff.get_by_role("alert")).to_be_visible()
+    crawl.check(staff, "login: refused")
+    log_in(staff, site.url, COORDINATOR)
+    crawl.check(staff, "case list")
+    staff.get_by_role("link", name=site.reference).click()
+    crawl.check(staff, "case, locked")
+    staff.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
+    crawl.check(staff, "unlock")
+    staff.get_by_label("Wachtzin").fill("verkeerde wachtzin")
+    staff.get_by_role("button", name="Ontgrendelen").click()
+    expect(staff.get_by_role("alert")).to_be_visible()
+    crawl.check(staff, "unlock: wrong passphrase")
+    staff.get_by_label("Wachtzin").fill(PASSPHRASE)
+    staff.get_by_role("button", name="Ontgrendelen").click()
+    expect(staff.locator("main")).to_contain_text(WHAT_HAPPENED)
+    staff.get_by_role("button", name="Ontvangst bevestigen").click()
+    expect(staff.get_by_role("status").first).to_contain_text("De ontvangst is bevestigd.")
+    staff.get_by_label("Bericht aan de melder").fill(REPLY)
+    staff.get_by_role("button", name="Bericht versturen").click()
+    expect(staff.get_by_role("status").first).to_contain_text("Je bericht is verstuurd.")
+    crawl.check(staff, "case, unlocked, after a reply")
+    staff.get_by_label("Nieuwe status").select_option("afgesloten")
+    staff.get_by_role("button", name="Status wijzigen").click()
+    expect(staff.get_by_role("alert").first).to_contain_text("Geef een reden")
+    crawl.check(staff, "case: refused status change")
+    for path, where in (("/beheer/meldingen?status=open&te_laat=1", "case list, filtered, empty"),
+                        ("/beheer/account", "own account"), ("/beheer/statistieken", "statistics"),
+                        ("/beheer/gesprekken", "conversations")):
+        staff.goto(site.url + path)
+        crawl.check(staff, where)
+
+    reporter.goto(f"{site.url}/opvolgen")
+    reporter.locator("#code").fill(site.code)
+    reporter.get_by_role("button", name="Bekijk mijn melding").click()
+    expect(reporter.locator("main")).to_contain_text(REPLY)
+    crawl.check(reporter, "follow-up: the report with a reply")
+
+    admin = new_page()
+    log_in(admin, site.url, ADMIN)
+    crawl.check(admin, "admin: users")
+    admin.get_by_label("Gebruikersnaam").fill("nieuwe-behandelaar")
+    admin.get_by_label("Naam", exact=True).fill("Nina Nieuw")
+    admin.get_by_role("button", name="Gebruiker aanmaken").click()
+    expect(admin.locator("#nieuw-wachtwoord")).to_be_visible()
+    crawl.check(admin, "admin: new password shown once")
+    admin.goto(f"{site.url}/beheer/gebruikers")
+    admin.get_by_role("link", name="Nina Nieuw").click()
+    crawl.check(admin, "admin: one user")
+    for path, where in (("/beheer/profielen", "admin: organisations"), ("/beheer/audit", "admin: audit log")):
+        admin.goto(site.url + path)
+        crawl.check(admin, where)
+    admin.goto(f"{site.url}/beheer/account")
+    admin.get_by_role("button", name="Tweede stap instellen").click()
+    secret = admin.locator("#totp-geheim").inner_text().strip()
+    crawl.check(admin, "account: second factor set-up")
+    admin.get_by_label("Code uit je app").fill(totp.code_at(secret, time.time()))
+    admin.get_by_role("button", name="Tweede stap aanzetten").click()
+    expect(admin.get_by_role("status").first).to_contain_text("De tweede stap staat aan")
+    admin.get_by_role("button", name="Afmelden").click()
+    admin.get_by_label("Gebruikersnaam").fill(ADMIN)
+    admin.get_by_label("Wachtwoord").fill(PASSWORD)
+    admin.get_by_role("button", name="Aanmelden").click()
+    expect(admin).to_have_url(f"{site.url}/beheer/aanmelden/code?volgende=/beheer")
+    crawl.check(admin, "login: second factor")
+    admin.get_by_label("Code").fill("000000" if totp.code_at(secret, time.time()) != "000000" else "111111")
+    admin.get_by_role("button").last.click()
+    expect(admin.get_by_role("alert")).to_be_visible()
+    crawl.check(admin, "login: wrong second-factor code")
+
+    crawl.assert_clean()
+    assert len(crawl.audit.checked) == 26, crawl.audit.checked
+
+
+def test_case_tables_keep_their_labels_and_fit_at_320px(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(320, 640)
+    log_in(page, site.url, COORDINATOR, next_path="/beheer/meldingen")
+    labels_js = """(selector) => Array.from(document.querySelectorAll(selector + " tbody td")).map(td => {
+        const rect = td.getBoundingClientRect();
+        return {label: td.dataset.label || "", before: getComputedStyle(td, "::before").content,
+                right: rect.right, display: getComputedStyle(td).display};
+    })"""
+    headers = ["Melding", "Onderwerp", "Status", "Ontvangen", "Termijnen en berichten", "Behandelaar"]
+    expect(page.get_by_role("columnheader")).to_have_text(headers)  # still there for screen readers
+    cells = page.evaluate(labels_js, "table.cases")
+    assert cells and len(cells) % len(headers) == 0
+    for index, cell in enumerate(cells):
+        assert cell["display"] == "block"  # stacked
+        assert cell["label"] == headers[index % len(headers)] and cell["label"] in cell["before"], cell
+        assert cell["right"] <= 320, cell
+    assert sideways_scroll(page) == 0
+    page.screenshot(path=str(ARTIFACTS / "a11y-case-list-320.png"), full_page=True)
+
+    page.get_by_role("link", name=site.reference).click()
+    unlock(page)
+    expect(page.get_by_role("heading", name="Geschiedenis")).to_be_visible()
+    history = page.evaluate(labels_js, "table.history")
+    assert len(history) >= 3 and len(history) % 3 == 0
+    for index, cell in enumerate(history):
+        assert cell["label"] == ["Wanneer", "Wie", "Wat"][index % 3] and cell["label"] in cell["before"], cell
+        assert cell["right"] <= 320, cell
+    expect(page.get_by_role("table", name="Geschiedenis").get_by_role("columnheader")).to_have_text(
+        ["Wanneer", "Wie", "Wat"])
+    assert sideways_scroll(page) == 0
+    page.screenshot(path=str(ARTIFACTS / "a11y-case-detail-320.png"), full_page=True)
+
+
+def test_password_fields_look_like_the_other_inputs(site: Site, new_page: Any) -> None:
+    page = new_page()
+    page.goto(f"{site.url}/beheer/aanmelden")
+    style_js = """(selector) => {
+        const element = document.querySelector(selector), style = getComputedStyle(element);
+        return {font: style.fontSize, border: style.borderTopWidth + " " + style.borderTopStyle,
+                height: element.getBoundingClientRect().height, width: element.getBoundingClientRect().width};
+    }"""
+    text, password = page.evaluate(style_js, "#gebruiker"), page.evaluate(style_js, "#wachtwoord")
+    assert password["font"] == text["font"] == "18px", (text, password)
+    assert password["border"] == text["border"] and password["height"] == text["height"], (text, password)
+    assert password["height"] >= 44 and password["width"] == text["width"], password
+
+
+def test_invalid_receipt_code_shows_its_red_border_and_gets_the_focus(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page()
+    page.goto(f"{site.url}/opvolgen")
+    code = page.locator("#code")
+    assert code.evaluate("e => getComputedStyle(e).borderTopColor") != RED
+    code.fill("1234 5678 9012 3456")
+    page.get_by_role("button", name="Bekijk mijn melding").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(code).to_have_attribute("aria-invalid", "true")
+    style = code.evaluate("e => [getComputedStyle(e).borderTopColor, getComputedStyle(e).borderTopWidth]")
+    assert style == [RED, "3px"], style
+    assert focused_id(page) == "code"  # the field, described by the error message
+
+
+def test_focus_moves_to_the_error_after_a_failed_submission(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page()
+    page.goto(f"{site.url}/beheer/aanmelden")
+    page.get_by_label("Gebruikersnaam").fill(COORDINATOR)
+    page.get_by_label("Wachtwoord").fill("fout wachtwoord")
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert focused_id(page) == "gebruiker"
+    assert page.locator("#gebruiker").get_attribute("aria-describedby") == "aanmelden-fout"
+    log_in(page, site.url, COORDINATOR, next_path=f"/beheer/meldingen/{site.reference}")
+    page.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
+    page.get_by_label("Wachtzin").fill("verkeerd")
+    page.get_by_role("button", name="Ontgrendelen").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert focused_id(page) == "wachtzin"
+    page.get_by_label("Wachtzin").fill(PASSPHRASE)
+    page.get_by_role("button", name="Ontgrendelen").click()
+    page.get_by_label("Nieuwe status").select_option("afgesloten")
+    page.get_by_role("button", name="Status wijzigen").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Geef een reden")
+    assert focused_id(page) == "foutmelding"  # the error summary, which links to the form
+
+
+def test_idle_warning_extends_and_typed_text_survives_the_logout(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page()
+    audit = Audit()
+    log_in(page, site.short_url, COORDINATOR, next_path=f"/beheer/meldingen/{site.reference}")
+    unlock(page)
+    case_url = f"{site.short_url}/beheer/meldingen/{site.reference}"
+    expect(page).to_have_url(case_url)
+    dialog = page.get_by_role("alertdialog", name="Je sessie verloopt bijna")
+    expect(dialog).to_be_hidden()
+    expect(dialog).to_be_visible(timeout=(IDLE - WARNING + 5) * 1000)  # WARNING seconds ahead
+    left = page.evaluate("() => fetch('/beheer/sessie').then(r => r.json())")["seconds_left"]
+    assert 0 < left <= WARNING, left
+    expect(dialog).to_contain_text("word je afgemeld")
+    expect(page.get_by_role("button", name="Opnieuw aanmelden")).to_be_hidden()  # one clear choice
+    assert focused_id(page) == ""  # in the dialog, on its first control
+    assert page.evaluate("() => document.activeElement.textContent") == "Sessie verlengen"
+    audit.check(page, "idle warning dialog")
+    page.screenshot(path=str(ARTIFACTS / "a11y-idle-warning.png"))
+
+    page.get_by_role("button", name="Sessie verlengen").click()  # one click
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#sessie-status")).to_have_text(
+        "Je sessie is verlengd. Je wordt afgemeld na 1 minuten zonder activiteit.")
+    left = page.evaluate("() => fetch('/beheer/sessie').then(r => r.json())")["seconds_left"]
+    assert left >= IDLE - 2, left
+
+    page.get_by_label("Bericht aan de melder").fill(KEPT_TEXT)
+    expired = page.get_by_role("alertdialog", name="Je sessie is verlopen")
+    expect(expired).to_be_visible(timeout=(IDLE + 8) * 1000)
+    audit.check(page, "session expired dialog")
+    expect(page.get_by_role("button", name="Sessie verlengen")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "a11y-idle-expired.png"))
+    page.get_by_role("button", name="Sluiten").click()
+    page.get_by_role("button", name="Bericht versturen").click()  # sent after the logout
+    expect(page).to_have_url(f"{site.short_url}/beheer/aanmelden?volgende=/beheer/meldingen/{site.reference}")
+    expect(page.get_by_role("status")).to_contain_text("Wat je typte, is niet verloren")
+    kept = page.evaluate("() => sessionStorage.getItem('beheer-concept')")
+    assert kept and KEPT_TEXT not in kept and "maandag" not in kept  # only ciphertext in the tab's storage
+    audit.check(page, "login after the logout")
+
+    page.get_by_label("Gebruikersnaam").fill(COORDINATOR)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    unlock(page)  # the key was forgotten with the old session; the text waits for the form
+    expect(page).to_have_url(case_url)
+    message = page.get_by_label("Bericht aan de melder")
+    expect(message).to_have_value(KEPT_TEXT)
+    expect(message).to_be_focused()
+    expect(page.locator("#concept-terug")).to_contain_text("nog niet verstuurd")
+    assert page.evaluate("() => sessionStorage.getItem('beheer-concept')") is None
+    page.screenshot(path=str(ARTIFACTS / "a11y-text-restored.png"), full_page=True)
+    audit.assert_clean()
+    engine = db.make_engine(site.database_url)
+    with db.make_sessionmaker(engine).begin() as session:  # the server never received the kept text
+        assert not any(KEPT_TEXT in (entry.detail or "") for entry in session.scalars(select(AuditEntry)))
+    engine.dispose()
+    shown = page.locator("#berichten").locator("..").locator("ol, p").all_inner_texts()
+    assert shown and not any(KEPT_TEXT in text for text in shown)
+
+
+def test_chat_answers_go_to_a_polite_live_region_never_marked_busy(site: Site, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(390, 844)
+    page.goto(f"{site.url}/chat")
+    log = page.get_by_role("log")
+    expect(log).to_have_attribute("aria-live", "polite")
+    page.evaluate("""() => {
+        const log = document.getElementById("gesprek");
+        window.busyValues = [log.getAttribute("aria-busy")];
+        window.statusTexts = [];
+        new MutationObserver(() => window.busyValues.push(log.getAttribute("aria-busy")))
+            .observe(log, {attributes: true, attributeFilter: ["aria-busy"]});
+        new MutationObserver(() => window.statusTexts.push(document.getElementById("bezig").textContent))
+            .observe(document.getElementById("bezig"), {childList: true, characterData: true, subtree: true});
+    }""")
+    page.get_by_label("Je bericht").fill("mag ik een geschenk aannemen")
+    page.get_by_role("button", name="Versturen").click()
+    expect(log.locator(".chat-message.from-bot").last).to_contain_text(BOT_TEXT)
+    expect(log.get_by_role("button", name="Ik heb een vraag")).to_be_visible()
+    assert "true" not in page.evaluate("() => window.busyValues"), "the log was marked aria-busy"
+    assert "De assistent schrijft een antwoord…" in page.evaluate("() => window.statusTexts")
+    assert sideways_scroll(page) == 0
