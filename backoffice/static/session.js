@@ -207,7 +207,7 @@
   var text = document.getElementById("sessie-tekst");
   var extendForm = document.getElementById("sessie-verlengen");
   var expiredButtons = document.getElementById("sessie-verlopen-knoppen");
-  var statusLine = document.getElementById("sessie-status");
+  var statusLine = null;  /* a polite live region, made when the dialog first opens (before its text changes) */
   var expired = false;
   var timer = null;
   var returnFocus = null;
@@ -230,6 +230,13 @@
   }
 
   function open() {
+    if (!statusLine) {
+      statusLine = document.createElement("p");
+      statusLine.id = "sessie-status";
+      statusLine.className = "visually-hidden";
+      statusLine.setAttribute("role", "status");
+      document.body.appendChild(statusLine);
+    }
     if (!dialog.open) {
       returnFocus = document.activeElement;
       dialog.showModal();
@@ -243,7 +250,9 @@
     if (returnFocus && returnFocus.focus) {
       returnFocus.focus();
     }
-    statusLine.textContent = message;
+    if (statusLine) {
+      statusLine.textContent = message;
+    }
   }
 
   function showWarning() {

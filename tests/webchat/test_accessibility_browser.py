@@ -512,3 +512,17 @@ def test_chat_answers_go_to_a_polite_live_region_never_marked_busy(site: Site, n
     assert "true" not in page.evaluate("() => window.busyValues"), "the log was marked aria-busy"
     assert "De assistent schrijft een antwoord…" in page.evaluate("() => window.statusTexts")
     assert sideways_scroll(page) == 0
+
+
+def test_the_axe_check_reports_violations(new_page: Any) -> None:
+    """The check is not vacuous: a page with an unlabelled field and an image without text fails, readably."""
+    require_axe()
+    page = new_page()
+    page.set_content('<html lang="nl"><head><title>t</title></head><body><main><img src="data:,">'
+                     '<input type="text"></main></body></html>')
+    audit = Audit()
+    audit.check(page, "a bad page")
+    with pytest.raises(AssertionError) as failure:
+        audit.assert_clean()
+    message = str(failure.value)
+    assert "a bad page" in message and "image-alt" in message and "label" in message and "<input" in message
