@@ -377,6 +377,14 @@
     if (form === extendForm || (form.getAttribute("method") || "").toLowerCase() !== "post") {
       return;
     }
+    if (/\/beheer\/afmelden$/.test(form.getAttribute("action") || "")) {
+      dropStash();  /* logging out on purpose: keep nothing */
+      if (expired) {
+        event.preventDefault();
+        toLogin();
+      }
+      return;
+    }
     if (form.getAttribute("data-session-checked")) {
       form.removeAttribute("data-session-checked");
       return;  /* checked just now: let the browser send it */
