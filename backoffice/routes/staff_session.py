@@ -6,7 +6,7 @@
   `sessie-verlengen`. Answers JSON to `static/session.js` (`Accept: application/json`), otherwise redirects back.
 
 Every staff page gets the clock from `page_clock` (a template global): the seconds left, when to warn, and the
-key with which `static/session.js` encrypts the typed text it keeps in the tab across an expiry
+key with which `static/drafts.js` encrypts the typed text it keeps in the tab across an expiry
 (docs/backoffice.md, "Idle logout").
 """
 

@@ -1,148 +1,55 @@
 """Accessibility (WCAG 2.1 AA) of the back office, the follow-up pages and the web chat, in a real browser.
 
 Debian's Chromium driven by Playwright against `python -m backoffice` over a temporary SQLite database, with a
-small fake Rasa REST channel (a thread on a free port) behind the web chat, so no Rasa server is needed.
+fake Rasa REST channel behind the web chat (tests/webchat/a11y_site.py).
 - axe-core (tests/webchat/axe.py) on every page and state a user meets: 0 violations of wcag2a/2aa/21a/21aa.
 - At 320 px wide no page scrolls sideways, and the stacked case list and history keep their column labels.
 - Password fields look like the other inputs; an invalid receipt code gets its red border; focus goes to the error.
-- The idle logout warns ahead with a one-click "Sessie verlengen"; text typed when it ran out comes back after a
-  new login (a second app with the idle time shortened to seconds through its settings).
 - The chat's answers are added to a polite live region that is never marked aria-busy.
+The idle-logout warning is in test_idle_logout_browser.py.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
 
-from bot.wait_ready import wait_ready
-from devtools.stack import REPO, free_port, rasa_env
-from integrity.reports import crypto, db, schemas, submission
-from integrity.reports.cli import upgrade
-from integrity.staff import accounts, totp
-from integrity.staff.models import AuditEntry, Role
+from integrity.staff import totp
+from tests.webchat.a11y_site import (
+    ADMIN,
+    BOT_TEXT,
+    COORDINATOR,
+    PASSPHRASE,
+    PASSWORD,
+    TIMEOUT_MS,
+    WHAT_HAPPENED,
+    Site,
+    focused_id,
+    log_in,
+    open_pages,
+    running_site,
+    sideways_scroll,
+    unlock,
+)
 from tests.webchat.axe import Audit, require_axe
 from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, Page
 
-TIMEOUT_MS = 20_000
-PASSPHRASE = "browser test passphrase"
-PASSWORD = "een lang wachtwoord 42"
-COORDINATOR, ADMIN = "coordinator", "beheerder"
-WHAT_HAPPENED = "Een collega van de aankoopdienst laat zich door Kluisbouw NV op reis sturen."
 REPLY = "Dank je voor je melding. Wanneer was die reis precies?"
-KEPT_TEXT = "Dit typte ik voor mijn sessie verliep: graag bellen op maandag."
-BOT_TEXT = "Hallo, ik ben de integriteitsassistent. Waarover gaat je vraag?"
-IDLE, WARNING = 20, 12  # seconds, for the app with the short idle time
 RED = "rgb(179, 38, 30)"  # --alert-line
-
-
-@dataclass(frozen=True)
-class Site:
-    url: str
-    short_url: str  # the same database, idle logout after IDLE seconds, warning WARNING seconds ahead
-    reference: str
-    code: str
-    database_url: str
-
-
-class FakeRasa(BaseHTTPRequestHandler):
-    """Rasa's REST channel: one answer with two quick replies, after a short pause (so 'busy' can be seen)."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        time.sleep(0.3)
-        body = json.dumps([{"recipient_id": "x", "text": BOT_TEXT, "buttons": [
-            {"title": "Een melding maken", "payload": "/melden"}, {"title": "Ik heb een vraag", "payload": "/vraag"}]}])
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(body.encode("utf-8"))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def fake_rasa() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRasa)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
-def web_app(log: Path, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    child_env = {name: value for name, value in rasa_env(**env).items()
-                 if name not in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE")}
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO,
-                                   env=child_env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        if wait_ready([f"{url}/beheer/aanmelden"], timeout=60):
-            pytest.fail(f"the web app did not start; see {log}")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    text = log.read_text(encoding="utf-8", errors="replace")
-    for secret in (WHAT_HAPPENED, REPLY, KEPT_TEXT, PASSPHRASE, PASSWORD):
-        assert secret not in text, f"the web app logged report content or a secret ({log})"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     require_browser()
     require_axe()
-    base = tmp_path_factory.mktemp("a11y")
-    env = {"DATABASE_URL": f"sqlite:///{base / 'reports.db'}", "INTEGRITY_KEY_DIR": str(base / "keys"),
-           "INTEGRITY_ARGON2_PROFILE": "test", "INTEGRITY_PROFILE": "vlaamse-overheid"}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        for name in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE"):
-            patch.delenv(name, raising=False)
-        crypto.create_keys(PASSPHRASE)
-        engine = db.make_engine(env["DATABASE_URL"])
-        upgrade(engine)
-        with db.make_sessionmaker(engine).begin() as session:
-            accounts.create_user(session, COORDINATOR, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
-                                 profile_id="vlaamse-overheid")
-            accounts.create_user(session, ADMIN, "Bea Beheerder", Role.ADMIN, PASSWORD, profile_id="vlaamse-overheid")
-            draft = schemas.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
-                                        profile_id="vlaamse-overheid", channel="web",
-                                        preferred_route="audit_vlaanderen")
-            submitted = submission.submit_report(session, draft, crypto.load_public_key())
-        engine.dispose()
-    with fake_rasa() as rasa_url, \
-            web_app(base / "web.log", {**env, "RASA_URL": rasa_url}) as url, \
-            web_app(base / "web-short.log", {**env, "RASA_URL": rasa_url, "BACKOFFICE_IDLE_SECONDS": str(IDLE),
-                                             "BACKOFFICE_IDLE_WARNING_SECONDS": str(WARNING)}) as short_url:
-        yield Site(url, short_url, submitted.reference, submitted.receipt_code, env["DATABASE_URL"])
+    with running_site(tmp_path_factory.mktemp("a11y"), secrets=(REPLY,)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -153,52 +60,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[Any]:
-    """A fresh browser context (CSP bypassed so that axe can be injected) and page; no console errors allowed."""
-    opened: list[tuple[BrowserContext, list[str]]] = []
-
-    def make(width: int = 1280, height: int = 900) -> Page:
-        context = browser.new_context(locale="nl-BE", bypass_csp=True, viewport={"width": width, "height": height})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        problems: list[str] = []
-        page.on("console", lambda message: problems.append(f"{message.text} ({message.location.get('url')})")
-                if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")
-                else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        opened.append((context, problems))
-        return page
-
-    yield make
-    for context, problems in opened:
-        context.close()
-        # Refused submissions answer 4xx on purpose; the browser logs those. Nothing else may fail.
-        unexpected = [p for p in problems if "status of 40" not in p]
-        assert unexpected == [], unexpected
-
-
-def log_in(page: Page, url: str, username: str, *, next_path: str = "") -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{url}/beheer/aanmelden" + (f"?volgende={next_path}" if next_path else ""))
-    page.get_by_label("Gebruikersnaam").fill(username)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Aanmelden").click()
-    expect(page.get_by_role("link", name="Mijn account")).to_be_visible()
-
-
-def unlock(page: Page) -> None:
-    page.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
-    page.get_by_label("Wachtzin").fill(PASSPHRASE)
-    page.get_by_role("button", name="Ontgrendelen").click()
-
-
-def focused_id(page: Page) -> str:
-    return str(page.evaluate("() => document.activeElement ? document.activeElement.id : ''"))
-
-
-def sideways_scroll(page: Page) -> int:
-    """How many CSS pixels the page is wider than the window (0: no horizontal scroll)."""
-    return int(page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+    with open_pages(browser) as make:
+        yield make
 
 
 # The outermost elements that stick out on the right (not counting what scrolls inside its own box).
@@ -425,74 +288,6 @@ def test_focus_moves_to_the_error_after_a_failed_submission(site: Site, new_page
     page.get_by_role("button", name="Status wijzigen").click()
     expect(page.get_by_role("alert").first).to_contain_text("Geef een reden")
     assert focused_id(page) == "foutmelding"  # the error summary, which links to the form
-
-
-def test_idle_warning_extends_and_typed_text_survives_the_logout(site: Site, new_page: Any) -> None:
-    from playwright.sync_api import expect
-
-    page = new_page()
-    audit = Audit()
-    log_in(page, site.short_url, COORDINATOR, next_path=f"/beheer/meldingen/{site.reference}")
-    unlock(page)
-    case_url = f"{site.short_url}/beheer/meldingen/{site.reference}"
-    expect(page).to_have_url(case_url)
-    dialog = page.get_by_role("alertdialog", name="Je sessie verloopt bijna")
-    expect(dialog).to_be_hidden()
-    expect(dialog).to_be_visible(timeout=(IDLE - WARNING + 5) * 1000)  # WARNING seconds ahead
-    left = page.evaluate("() => fetch('/beheer/sessie').then(r => r.json())")["seconds_left"]
-    assert 0 < left <= WARNING, left
-    expect(dialog).to_contain_text("word je afgemeld")
-    expect(page.get_by_role("button", name="Opnieuw aanmelden")).to_be_hidden()  # one clear choice
-    assert focused_id(page) == ""  # in the dialog, on its first control
-    assert page.evaluate("() => document.activeElement.textContent") == "Sessie verlengen"
-    audit.check(page, "idle warning dialog")
-    page.screenshot(path=str(ARTIFACTS / "a11y-idle-warning.png"))
-
-    page.get_by_role("button", name="Sessie verlengen").click()  # one click
-    expect(dialog).to_be_hidden()
-    expect(page.locator("#sessie-status")).to_have_text(
-        "Je sessie is verlengd. Je wordt afgemeld na 1 minuten zonder activiteit.")
-    left = page.evaluate("() => fetch('/beheer/sessie').then(r => r.json())")["seconds_left"]
-    assert left >= IDLE - 2, left
-
-    message = page.get_by_label("Bericht aan de melder")
-    message.fill(KEPT_TEXT)
-    expect(dialog).to_be_visible(timeout=(IDLE - WARNING + 5) * 1000)  # the next warning: Escape extends too
-    page.keyboard.press("Escape")
-    expect(dialog).to_be_hidden()
-    expect(message).to_be_focused()  # back where it was
-    left = page.evaluate("() => fetch('/beheer/sessie').then(r => r.json())")["seconds_left"]
-    assert left >= IDLE - 2, left
-    expired = page.get_by_role("alertdialog", name="Je sessie is verlopen")
-    expect(expired).to_be_visible(timeout=(IDLE + 8) * 1000)
-    audit.check(page, "session expired dialog")
-    expect(page.get_by_role("button", name="Sessie verlengen")).to_be_hidden()
-    page.screenshot(path=str(ARTIFACTS / "a11y-idle-expired.png"))
-    page.get_by_role("button", name="Sluiten").click()
-    page.get_by_role("button", name="Bericht versturen").click()  # sent after the logout
-    expect(page).to_have_url(f"{site.short_url}/beheer/aanmelden?volgende=/beheer/meldingen/{site.reference}")
-    expect(page.get_by_role("status")).to_contain_text("Wat je typte, is niet verloren")
-    kept = page.evaluate("() => sessionStorage.getItem('beheer-concept')")
-    assert kept and KEPT_TEXT not in kept and "maandag" not in kept  # only ciphertext in the tab's storage
-    audit.check(page, "login after the logout")
-
-    page.get_by_label("Gebruikersnaam").fill(COORDINATOR)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Aanmelden").click()
-    unlock(page)  # the key was forgotten with the old session; the text waits for the form
-    expect(page).to_have_url(case_url)
-    expect(message).to_have_value(KEPT_TEXT)
-    expect(message).to_be_focused()
-    expect(page.locator("#concept-terug")).to_contain_text("nog niet verstuurd")
-    assert page.evaluate("() => sessionStorage.getItem('beheer-concept')") is None
-    page.screenshot(path=str(ARTIFACTS / "a11y-text-restored.png"), full_page=True)
-    audit.assert_clean()
-    engine = db.make_engine(site.database_url)
-    with db.make_sessionmaker(engine).begin() as session:  # the server never received the kept text
-        assert not any(KEPT_TEXT in (entry.detail or "") for entry in session.scalars(select(AuditEntry)))
-    engine.dispose()
-    shown = page.locator("#berichten").locator("..").locator("ol, p").all_inner_texts()
-    assert shown and not any(KEPT_TEXT in text for text in shown)
 
 
 def test_chat_answers_go_to_a_polite_live_region_never_marked_busy(site: Site, new_page: Any) -> None:
