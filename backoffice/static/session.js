@@ -172,10 +172,18 @@
     }
   });
 
+  var copyByHand = false;  /* this browser cannot keep the text safely (no WebCrypto or storage) */
   function keepAndLogin() {
+    if (copyByHand) {
+      drafts.toLogin();  /* second click: the user was told to copy the text first */
+      return;
+    }
     drafts.keep().then(drafts.toLogin, function () {
+      copyByHand = true;
       text.textContent = "Je sessie is verlopen. Je tekst staat nog in dit venster, maar deze browser kan hem " +
-        "niet veilig bewaren: kopieer hem, meld je opnieuw aan en plak hem daarna terug.";
+        "niet veilig bewaren: kopieer hem eerst, meld je dan opnieuw aan en plak hem daarna terug.";
+      extendForm.hidden = true;
+      expiredButtons.hidden = false;
       open();
     });
   }
