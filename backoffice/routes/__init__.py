@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_stats
+from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_keys, staff_login, staff_stats
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
 api_router.include_router(chat.router)
 api_router.include_router(staff_login.router)
 api_router.include_router(staff_cases.router)
+api_router.include_router(staff_keys.router)
 api_router.include_router(staff_admin.router)
 api_router.include_router(staff_stats.router)

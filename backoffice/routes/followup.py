@@ -200,8 +200,7 @@ def submit_message(
         if problem is None:
             try:
                 with transaction(session):
-                    reporter.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text,
-                                                           public_key=crypto.load_public_key(settings.key_dir))
+                    reporter.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text)
                 notice, text = MESSAGE_ADDED, ""
                 log.info("Follow-up: reporter message added")
             except errors.ReportClosed as exc:
