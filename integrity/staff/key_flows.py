@@ -41,6 +41,7 @@ def at_login(session: Session, user: StaffUser, password: str, settings: DomainS
             user_keys.drop_password_copy(user)
             return LoginKeys(None, None, True)
         private = opened
+    audit.record(session, "key_unlocked", user=user, detail="with the password at login")
     recovery_key = None
     if user.recovery_box is None:
         recovery_key = user_keys.new_recovery_key(user, private)

@@ -33,7 +33,8 @@ EXPECTED_ROUTES = {
     "GET /opvolgen", "POST /opvolgen", "POST /opvolgen/bericht", "GET /chat", "POST /chat/berichten",
     "GET /beheer", "GET /beheer/aanmelden", "POST /beheer/aanmelden", "GET /beheer/aanmelden/code",
     "POST /beheer/aanmelden/code", "POST /beheer/afmelden", "GET /beheer/herstelsleutel", "GET /beheer/herstel",
-    "POST /beheer/herstel", "GET /beheer/toegang", "POST /beheer/toegang", "GET /beheer/account", "POST /beheer/account/tweede-stap", "POST /beheer/account/wachtwoord",
+    "POST /beheer/herstel", "GET /beheer/toegang", "POST /beheer/toegang", "GET /beheer/account",
+    "POST /beheer/account/tweede-stap", "POST /beheer/account/wachtwoord",
     "GET /static/{path}",
 }
 # POST endpoints whose form must be found on a page (else form discovery is broken and fuzzing stays shallow).
