@@ -73,7 +73,11 @@ def has_access(session: Session, report_id: str, user_id: int) -> bool:
 
 
 def report_private_key(session: Session, report: Report, reader: Reader) -> PrivateKey:
-    """The report's private key through `reader`'s grant; NoAccess without a grant that opens."""
+    """The report's private key through `reader`'s grant; NoAccess without a grant that opens.
+
+    NotMigrated for a report still sealed to the old installation key.
+    """
+    public_key_of(report)
     grant = grant_row(session, report.id, reader.user_id)
     if grant is None:
         raise NoAccess(f"Staff user {reader.user_id} has no key for report {report.reference}")
@@ -81,7 +85,7 @@ def report_private_key(session: Session, report: Report, reader: Reader) -> Priv
         private = PrivateKey(crypto.unseal(reader.private_key, grant.wrapped_key))
     except crypto.DecryptionError:
         raise NoAccess(f"The key of staff user {reader.user_id} does not open report {report.reference}") from None
-    if report.public_key is not None and bytes(private.public_key) != report.public_key:
+    if bytes(private.public_key) != report.public_key:
         raise NoAccess(f"The wrapped key of report {report.reference} does not belong to it (tampering?)")
     return private
 
