@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import delete, select
@@ -23,6 +24,9 @@ from integrity.reports import crypto
 from integrity.reports.deadlines import utcnow
 from integrity.reports.errors import ReportError
 from integrity.reports.models import Report, ReportKeyGrant
+
+if TYPE_CHECKING:
+    from integrity.staff.models import StaffUser
 
 
 class NoAccess(ReportError):
@@ -34,6 +38,9 @@ class NoAccess(ReportError):
 
 class NotMigrated(ReportError):
     """The report is still sealed to the old installation key: run the key migration first."""
+
+    default_user_message = ("Je bericht kan nu niet bewaard worden: de beveiliging van de meldingen wordt omgezet. "
+                            "Probeer het over een uur opnieuw.")
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,13 @@ def report_private_key(session: Session, report: Report, reader: Reader) -> Priv
     return private
 
 
-def open_for_reader(session: Session, report: Report, user: object, user_private_key: PrivateKey,
+def open_for_reader(session: Session, report: Report, user: StaffUser, user_private_key: PrivateKey,
                     ciphertext: bytes) -> bytes:
-    """Decrypt `ciphertext` (sealed with `seal_for_report`) for staff member `user` (a StaffUser) with their key."""
-    user_id = int(getattr(user, "id"))  # noqa: B009 - a StaffUser; typed loosely so reports does not import staff
-    return crypto.unseal(report_private_key(session, report, Reader(user_id, user_private_key)), ciphertext)
+    """Decrypt `ciphertext` (sealed with `seal_for_report`) for staff member `user` with their own private key.
+
+    NoAccess without a grant, crypto.DecryptionError if the ciphertext belongs to another report.
+    """
+    return crypto.unseal(report_private_key(session, report, Reader(user.id, user_private_key)), ciphertext)
 
 
 def grant(session: Session, report: Report, report_private: PrivateKey, user_id: int, user_public: bytes,

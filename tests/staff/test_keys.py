@@ -253,3 +253,19 @@ def test_admins_have_no_key_pair(session: Session) -> None:
     admin = accounts.create_user(session, "beheerder", "Beheerder", Role.ADMIN, PASSWORD)
     assert admin.public_key is None and admin.private_key_box is None
     assert key_flows.at_login(session, admin, PASSWORD).private_key is None
+
+
+def test_the_public_interface_seals_for_a_report_and_opens_for_its_readers(session: Session) -> None:
+    """`seal_for_report` / `open_for_reader`: what attachments (the evidence branch) use."""
+    reader, reader_key = staff(session, "lezer")
+    first = report_of(session, submission.submit_report(session, make_draft()).reference)
+    second = report_of(session, submission.submit_report(session, make_draft()).reference)
+    outsider, outsider_key = staff(session, "nieuwkomer")
+    evidence = b"%PDF-1.7 factuur 2024-0117"
+    sealed = report_keys.seal_for_report(first, evidence)
+    assert evidence not in sealed
+    assert report_keys.open_for_reader(session, first, reader, reader_key, sealed) == evidence
+    with pytest.raises(report_keys.NoAccess):
+        report_keys.open_for_reader(session, first, outsider, outsider_key, sealed)
+    with pytest.raises(crypto.DecryptionError):  # sealed to another report's key
+        report_keys.open_for_reader(session, second, reader, reader_key, sealed)
