@@ -19,7 +19,7 @@ from actions.forms import DATE, emergency_first, forget_until_now, in_thread, re
 from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import crypto, errors, receipts, schemas, submission, validation
+from integrity.reports import errors, receipts, schemas, submission, validation
 from integrity.staff import analytics
 from rasa_plugins.redaction import REDACT_SLOT
 
@@ -261,15 +261,12 @@ class ActionReportFinish(Action):
             anonymous=slots.get("report_anonymous") != "nee", contact=slots.get("report_contact"),
             preferred_route=slots.get("report_route"))
         try:
-            public_key = crypto.load_public_key()
-        except crypto.KeyFileError as exc:
-            logger.error("Reports are not set up: %s", exc)
+            sid = submission_id(tracker)
+            submitted = await in_thread(lambda session: submission.submit_report(session, draft, submission_id=sid))
+        except errors.NoReaders as exc:  # nobody could ever read it: tell the operator, store nothing
+            logger.error("Reports are not set up: %s", exc.operator_message)
             dispatcher.utter_message(text=texts["errors"]["no_keys"])
             return [*reset(REPORT_SLOTS), *forget_until_now()]
-        try:
-            sid = submission_id(tracker)
-            submitted = await in_thread(lambda session: submission.submit_report(session, draft, public_key,
-                                                                               submission_id=sid))
         except errors.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
             logger.warning("%s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)

@@ -2,7 +2,9 @@
 
 A temporary SQLite database gets 10,000 reports of one organisation inserted directly (realistic metadata spread
 over two years: statuses, acknowledgements, deadlines, categories, actors, assignees; some reporter messages and
-replies; dummy sealed blobs, since the list decrypts nothing), plus a coordinator who logs in through the app
+replies; dummy sealed blobs and a wrapped report key per report for the coordinator (and the assignee), since the
+list decrypts nothing but marks the cases the staff member holds no key for), plus a coordinator who logs in through
+the app
 (FastAPI TestClient, in process: no network, but every middleware, dependency, query and template runs).
 Then the first page (default sort: next deadline) and a filtered page (open, overdue, one topic, sorted by date)
 are each rendered `rounds` times. Target: p95 <= 100 ms.
@@ -30,9 +32,17 @@ from sqlalchemy.orm import Session
 from backoffice.app import create_app
 from backoffice.settings import Settings
 from benchmarks.measure import percentile
-from integrity.reports import crypto, db, deadlines
+from integrity.reports import db, deadlines
 from integrity.reports.cli import upgrade
-from integrity.reports.models import ActorRole, Author, Report, ReportMessage, ReportStatus, StatusChange
+from integrity.reports.models import (
+    ActorRole,
+    Author,
+    Report,
+    ReportKeyGrant,
+    ReportMessage,
+    ReportStatus,
+    StatusChange,
+)
 from integrity.staff import accounts
 from integrity.staff.models import Role
 
@@ -40,7 +50,6 @@ REPORTS = 10_000
 ROUNDS = 100
 PROFILE = "vlaamse-overheid"
 PASSWORD = "benchmark wachtwoord 42"
-PASSPHRASE = "benchmark passphrase"
 CATEGORIES = ("fraude_corruptie", "belangenconflict", "pesten", "ongewenst_seksueel_gedrag", "geschenken",
               "discriminatie", "geweld", "lekken", "misbruik_middelen", "nevenactiviteiten")
 ACTORS = (None, None, "audit_vlaanderen", "vertrouwenspersoon", "preventieadviseur_psychosociaal", "spreekbuis")
@@ -55,7 +64,7 @@ def fill(session: Session, staff_ids: list[int], reports: int = REPORTS, seed: i
     """Insert `reports` reports with their first status change and some messages, in a few bulk statements."""
     rng = random.Random(seed)
     now = deadlines.utcnow()
-    rows, changes, messages = [], [], []
+    rows, changes, messages, grants = [], [], [], []
     for number in range(reports):
         created = now - timedelta(days=rng.uniform(0, 730))
         report_id = str(uuid.uuid4())
@@ -78,8 +87,13 @@ def fill(session: Session, staff_ids: list[int], reports: int = REPORTS, seed: i
             "feedback_due": deadlines.feedback_due_for(created, acknowledged), "closed_at": closed,
             "close_reason_sealed": _blob(80) if closed else None, "receipt_hash": secrets.token_hex(32),
             "content_sealed": _blob(900), "content_for_reporter": _blob(890), "reporter_key_sealed": _blob(80),
-            "assignee_id": rng.choice(staff_ids) if rng.random() < 0.3 else None,
+            "assignee_id": rng.choice(staff_ids) if rng.random() < 0.3 else None, "public_key": _blob(32),
         })
+        holders = {staff_ids[0]} | ({rows[-1]["assignee_id"]} if rows[-1]["assignee_id"] else set())
+        if rng.random() < 0.02:  # a few the coordinator waits for ("wacht op toegang")
+            holders.discard(staff_ids[0])
+        grants += [{"report_id": report_id, "user_id": user_id, "wrapped_key": _blob(80), "granted_by": None,
+                    "granted_at": created} for user_id in holders]
         changes.append({"report_id": report_id, "from_status": None, "to_status": ReportStatus.NIEUW,
                         "at": created, "actor_role": ActorRole.REPORTER})
         if rng.random() < 0.1:
@@ -97,6 +111,7 @@ def fill(session: Session, staff_ids: list[int], reports: int = REPORTS, seed: i
     session.execute(insert(StatusChange), changes)
     if messages:
         session.execute(insert(ReportMessage), messages)
+    session.execute(insert(ReportKeyGrant), grants)
     session.commit()
 
 
@@ -118,7 +133,6 @@ def bench_case_list(reports: int = REPORTS, rounds: int = ROUNDS) -> dict[str, f
                "DATABASE_URL": f"sqlite:///{work / 'bench.db'}"}
         with mock.patch.dict(os.environ, env):
             os.environ.pop("BACKOFFICE_SECRET", None)
-            crypto.create_keys(PASSPHRASE)
             engine = db.make_engine(env["DATABASE_URL"])
             upgrade(engine)
             sessions = db.make_sessionmaker(engine)

@@ -8,7 +8,8 @@
 - chat turn latency and throughput through the REST channel + action server at 1, 20 and 100 concurrent users,
   and under 200+ simulated users with think time (benchmarks.think_time_load);
 - report submission with SQLite and PostgreSQL;
-- the back-office case list at 10,000 reports, when benchmarks/caselist.py exists.
+- the back-office case list at 10,000 reports, when benchmarks/caselist.py exists;
+- unlocking a staff member's key at login with the production Argon2 parameters (benchmarks.key_unlock).
 
 Quick runs: --skip-train, --skip-nlu, --skip-chat, --skip-reports, --pipelines [NAME ...] (a subset of the Rasa
 pipelines; the baseline always runs).
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import action_validation, markdown, rasa_floor, think_time_load
+from benchmarks import action_validation, key_unlock, markdown, rasa_floor, think_time_load
 from benchmarks.chat_load import bench_chat_load
 from benchmarks.measure import cold_cache, machine, run_measured
 from benchmarks.nlu_compare import RASA_PIPELINES, bench_nlu
@@ -119,6 +120,8 @@ def main() -> None:
     reports = None if args.skip_reports else bench_reports(REPORTS, REPORT_THREADS)
     step("case list")
     case_list, case_note = bench_case_list()
+    step("key unlock at login")
+    unlock = key_unlock.bench_key_unlock()
     minutes = (time.monotonic() - started) / 60
     command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
     measured = (f"Commit {commit_before}." if inputs_fingerprint() == inputs_before else
@@ -140,6 +143,7 @@ def main() -> None:
         *action_validation.table(validation),
         *markdown.reports(reports, REPORTS, REPORT_THREADS),
         *markdown.case_list(case_list, case_note),
+        *key_unlock.table(unlock),
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

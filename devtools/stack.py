@@ -110,25 +110,39 @@ class Stack:
             raise StackError(f"{name} did not come back; see {service.log}")
 
 
-def prepare_reports() -> str | None:
-    """Migrate the report database and create the back office keys if missing.
+def prepare_reports() -> dict[str, str]:
+    """Migrate the report database and create a first coordinator (with key pair) per organisation without one.
 
-    Returns a newly generated passphrase (to show once) when none was configured, else None.
+    Every report is sealed to its own key and wrapped for the staff who may read it, so an organisation needs a
+    coordinator with a key pair before the chat can take its reports. The password is
+    BACKOFFICE_COORDINATOR_PASSWORD if set, else generated. Returns {username: generated password} to show once.
     """
-    from integrity.reports import crypto, db
+    from integrity.profiles import available_profiles
+    from integrity.reports import db
     from integrity.reports.cli import upgrade
+    from integrity.staff import accounts, audit
+    from integrity.staff.models import Role
 
     engine = db.make_engine()
     try:
         upgrade(engine)
+        chosen = os.environ.get("BACKOFFICE_COORDINATOR_PASSWORD") or None
+        generated: dict[str, str] = {}
+        with db.session_scope(db.make_sessionmaker(engine)) as session:
+            for profile_id in available_profiles():
+                if any(user.role == Role.COORDINATOR for user in accounts.list_users(session, profile_id)):
+                    continue
+                username = f"coord-{profile_id}"[:64]
+                password = chosen or secrets.token_urlsafe(15)
+                accounts.create_user(session, username, f"Coördinator {profile_id}", Role.COORDINATOR, password,
+                                     profile_id=profile_id)
+                audit.record(session, "user_created", username="system", profile_id=profile_id,
+                             detail=f"first coordinator '{username}' with key pair")
+                if not chosen:
+                    generated[username] = password
+        return generated
     finally:
         engine.dispose()
-    if crypto.keys_exist():
-        return None
-    passphrase = os.environ.get("INTEGRITY_KEY_PASSPHRASE")
-    generated = None if passphrase else secrets.token_urlsafe(18)
-    crypto.create_keys(passphrase or generated or "")
-    return generated
 
 
 @contextmanager
@@ -218,13 +232,15 @@ def main() -> int:
     web_port = int(os.environ.get("WEB_PORT", "8000"))
     generated = prepare_reports()
     if generated:
+        lines = "\n".join(f"      {username:32} {password}" for username, password in generated.items())
         print(f"""
-  Created the back office key pair in var/keys/. Its passphrase, shown only now:
+  Created a first coordinator per organisation, each with their own key pair. Passwords, shown only now:
 
-      {generated}
+{lines}
 
-  Store it safely (a password manager): without it no report can be read. Set INTEGRITY_KEY_PASSPHRASE
-  before the first `make run` to choose your own.
+  Reports of an organisation are readable only by its staff with a key: log in at /beheer as each coordinator
+  once, and keep the recovery key shown there. Set BACKOFFICE_COORDINATOR_PASSWORD before the first
+  `make run` to choose the password yourself.
 """, flush=True)
     from integrity.staff.__main__ import ensure_first_admin
 

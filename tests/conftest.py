@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from devtools.stack import MODEL, RASA, REPO, Stack, StackError, prepare_reports, rasa_env, running_stack
+from integrity.reports.report_keys import Reader
 
 __all__ = ["REPO", "Stack", "rasa_env", "require_model"]
 pytest_plugins = ["tests.plugins.report_store"]
 API_TOKEN = "test-token-" + os.urandom(8).hex()
-PASSPHRASE = "conversation tests passphrase"
+COORDINATOR_PASSWORD = "conversation tests coordinator password"
+FIRST_COORDINATOR = "coord-vlaamse-overheid"  # made by devtools.stack.prepare_reports
 
 
 def require_model() -> None:
@@ -50,12 +52,33 @@ class ReportStore:
     env: dict[str, str]
 
 
+def staff_reader(database_url: str | None = None, username: str = FIRST_COORDINATOR,
+                 password: str = COORDINATOR_PASSWORD) -> Reader:
+    """The key of a staff member (by default the first coordinator), opened with their password as at login.
+
+    `database_url` None: DATABASE_URL (the tests set it from `report_store.env`).
+    """
+    from integrity.reports import db
+    from integrity.staff import accounts, user_keys
+
+    engine = db.make_engine(database_url or os.environ["DATABASE_URL"])
+    try:
+        with db.make_sessionmaker(engine)() as session:
+            user = accounts.get_user(session, username)
+            assert user is not None, f"no account {username}"
+            private = user_keys.unlock(user, password)
+            assert private is not None, f"the key of {username} does not open"
+            return Reader(user.id, private)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def report_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportStore]:
     """A migrated SQLite report database and back office keys, shared by the servers and the tests."""
     base = tmp_path_factory.mktemp("reports")
     env = {"DATABASE_URL": f"sqlite:///{base / 'reports.db'}", "INTEGRITY_KEY_DIR": str(base / "keys"),
-           "INTEGRITY_ARGON2_PROFILE": "test", "INTEGRITY_KEY_PASSPHRASE": PASSPHRASE}
+           "INTEGRITY_ARGON2_PROFILE": "test", "BACKOFFICE_COORDINATOR_PASSWORD": COORDINATOR_PASSWORD}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

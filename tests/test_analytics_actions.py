@@ -23,15 +23,15 @@ from actions import forms
 from actions.answer import ActionRoute
 from actions.followup_form import ValidateFollowupForm
 from actions.report_form import ActionReportFinish, ActionReportIntro
-from integrity.reports import casework, crypto, db
+from integrity.reports import casework, db
 from integrity.reports.cli import upgrade
 from integrity.staff import analytics
 from integrity.staff.models import ConversationCount
+from tests.plugins.report_store import make_reader
 from tests.trackers import make_tracker
 
 SENTENCE = "Mijn teamleider Griet Vandersteen vraagt steeds cadeaubonnen van leverancier Zwaluwstaart"
 SENDER = "telegram:5550123987"
-PASSPHRASE = "analytics test passphrase"
 
 
 @pytest.fixture
@@ -111,7 +111,8 @@ async def test_no_message_text_or_sender_reaches_the_database(sessions: sessionm
 
 
 async def test_report_actions_count_started_submitted_and_followup(sessions: sessionmaker[Session]) -> None:
-    crypto.create_keys(PASSPHRASE)
+    with sessions.begin() as session:  # a reader with a key pair: reports nobody could read are refused
+        make_reader(session)
     await ActionReportIntro().run(CollectingDispatcher(), tracker("melding_starten"), {})
     slots = {"report_category": "fraude_corruptie", "report_what": SENTENCE, "report_when": "", "report_where": "",
              "report_people": "", "report_evidence": "", "report_anonymous": "ja", "report_route": None,

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from devtools.stack import Stack, StackError, running_stack
 from integrity.report_flow import report_texts
-from integrity.reports import casework, crypto, db, receipts
+from integrity.reports import casework, db, receipts
 from integrity.reports.models import Author, FollowUpAttempt
-from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore, require_model
+from tests.conftest import API_TOKEN, ReportStore, require_model, staff_reader
 from tests.scale.conftest import Pair, pair, redis  # noqa: F401  (fixtures: two Rasa servers on one Redis)
 from tests.test_report_conversation import tracker_dump
 
@@ -108,7 +108,7 @@ def test_follow_up_right_after_the_report_takes_two_additions(servers: Stack, st
 
 
 def additions_of(factory: Any, reference: str) -> list[tuple[Author, str]]:
-    private_key = crypto.load_private_key(PASSPHRASE)
+    private_key = staff_reader()
     with factory() as session:
         report_id = next(s.id for s in casework.list_reports(session) if s.reference == reference)
         return [(m.author, m.text) for m in casework.read_report(session, report_id, private_key,

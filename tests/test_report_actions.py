@@ -42,7 +42,6 @@ async def test_database_down_confirms_nothing_and_keeps_every_answer(monkeypatch
             raise OperationalError("connect", {}, Exception("connection refused"))
 
     monkeypatch.setattr(forms, "sessions", lambda: BrokenSessions())
-    monkeypatch.setattr(report_form.crypto, "load_public_key", lambda: b"\x00" * 32)
     messages, events = await finish(ANSWERS)
     assert "NIET verzonden" in messages[0]["text"] and "ontvangstcode" not in messages[0]["text"]
     assert {"event": "slot", "timestamp": None, "name": "report_confirm", "value": None} in events
@@ -53,12 +52,12 @@ async def test_database_down_confirms_nothing_and_keeps_every_answer(monkeypatch
     assert "connection refused" not in caplog.text, "the database error's text is not logged"
 
 
-async def test_missing_keys_are_reported_to_the_operator_in_english(monkeypatch: pytest.MonkeyPatch,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    def no_keys() -> bytes:
-        raise report_form.crypto.KeyFileError("no key file in var/keys")
+async def test_no_reader_with_a_key_is_reported_to_the_operator_in_english(monkeypatch: pytest.MonkeyPatch,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    def no_readers(session: Any, draft: Any, **kwargs: Any) -> Any:
+        raise errors.NoReaders("No staff member of vlaamse-overheid who may read report M-1 has a key pair yet")
 
-    monkeypatch.setattr(report_form.crypto, "load_public_key", no_keys)
+    monkeypatch.setattr(report_form.submission, "submit_report", no_readers)
     messages, _ = await finish(ANSWERS)
     assert "nog niet ingesteld" in messages[0]["text"]
     assert "Reports are not set up" in caplog.text
@@ -265,7 +264,6 @@ async def test_a_guarded_action_drops_its_half_reply_and_may_return_fallback_eve
 
 async def test_a_failing_report_finish_keeps_every_answer_and_goes_back_to_the_summary(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(report_form.crypto, "load_public_key", lambda: b"\x00" * 32)
     def broken_draft(**fields: Any) -> Any:
         raise Leaky(fields["what_happened"])
 

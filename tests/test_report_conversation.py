@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from devtools.stack import Stack
-from integrity.reports import casework, crypto, db
-from tests.conftest import API_TOKEN, PASSPHRASE, ReportStore
+from integrity.reports import casework, db
+from tests.conftest import API_TOKEN, ReportStore, staff_reader
 
 pytestmark = pytest.mark.rasa
 CODE = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
@@ -51,7 +51,7 @@ def backoffice(report_store: ReportStore, monkeypatch: pytest.MonkeyPatch):
     for name, value in report_store.env.items():
         monkeypatch.setenv(name, value)
     factory = db.session_factory(report_store.database_url)
-    return factory, crypto.load_private_key(PASSPHRASE)
+    return factory, staff_reader()
 
 
 def submit_anonymous_fraud_report(servers: Stack, who: str) -> list[dict[str, Any]]:

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_session, staff_stats
+from backoffice.routes import (
+                               chat,
+                               followup,
+                               staff_admin,
+                               staff_cases,
+                               staff_keys,
+                               staff_login,
+                               staff_session,
+                               staff_stats,
+)
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
@@ -10,5 +19,6 @@ api_router.include_router(chat.router)
 api_router.include_router(staff_login.router)
 api_router.include_router(staff_session.router)
 api_router.include_router(staff_cases.router)
+api_router.include_router(staff_keys.router)
 api_router.include_router(staff_admin.router)
 api_router.include_router(staff_stats.router)

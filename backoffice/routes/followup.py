@@ -26,7 +26,7 @@ from backoffice.deps import (
     csrf_checked_form,
 )
 from integrity import report_fields, report_flow
-from integrity.reports import crypto, deadlines, errors, reporter
+from integrity.reports import crypto, deadlines, errors, report_keys, reporter
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.reports.schemas import ReporterView
@@ -200,12 +200,13 @@ def submit_message(
         if problem is None:
             try:
                 with transaction(session):
-                    reporter.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text,
-                                                           public_key=crypto.load_public_key(settings.key_dir))
+                    reporter.add_reporter_message_with_key(session, grant.report_id, grant.reporter_key, text)
                 notice, text = MESSAGE_ADDED, ""
                 log.info("Follow-up: reporter message added")
             except errors.ReportClosed as exc:
                 problem, status_code = exc.user_message, 409
+            except report_keys.NotMigrated as exc:  # an installation between the upgrade and the key migration
+                problem, status_code = exc.user_message, 503
         else:
             status_code = 422
         with transaction(session):  # marks the messages read

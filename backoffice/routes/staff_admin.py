@@ -43,7 +43,14 @@ AUDIT_LABELS = {
     "login_failed": "aanmelden mislukt",
     "account_locked": "account vergrendeld na mislukte pogingen",
     "logout": "afgemeld",
-    "key_unlocked": "meldingen ontgrendeld",
+    "key_unlocked": "sleutel geopend",
+    "keys_created": "sleutelpaar aangemaakt",
+    "recovery_key_shown": "herstelsleutel getoond",
+    "key_recovered": "sleutel hersteld",
+    "keys_replaced": "nieuwe sleutel na herstel zonder herstelsleutel",
+    "access_granted": "toegang tot een melding gegeven",
+    "access_revoked": "toegang tot een melding ingetrokken",
+    "keys_migrated": "meldingen overgezet naar eigen sleutels",
     "report_viewed": "melding geopend",
     "report_acknowledged": "ontvangst bevestigd",
     "status_changed": "status gewijzigd",
@@ -61,7 +68,7 @@ AUDIT_LABELS = {
 
 # action in the account form -> (message after success)
 DONE = {
-    "deactiveren": "De account is uitgeschakeld en overal afgemeld.",
+    "deactiveren": "De account is uitgeschakeld en overal afgemeld. Zijn sleutels voor meldingen zijn gewist.",
     "activeren": "De account is weer actief.",
     "ontgrendelen": "De account is ontgrendeld. De gebruiker kan zich meteen opnieuw aanmelden.",
     "tweede-stap-resetten": "De tweede stap is uitgezet. De gebruiker stelt hem opnieuw in via Mijn account.",
@@ -231,10 +238,10 @@ def change_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
         return user_page(request, db, templates, loaded, user, error=message, status_code=400)
     with transaction(db):  # the change and its audit entry
         if action == "deactiveren":
-            accounts.set_active(db, user, False)
+            revoked = accounts.set_active(db, user, False)
             ended = sessions.end_all(db, user.id)
             audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user),
-                         detail=f"deactivated {about}; {ended} session(s) ended")
+                         detail=f"deactivated {about}; {ended} session(s) ended; {revoked} report key(s) deleted")
         elif action == "activeren":
             accounts.set_active(db, user, True)
             audit.record(db, "user_changed", user=admin, profile_id=_audit_profile(user), detail=f"reactivated {about}")
@@ -251,7 +258,8 @@ def change_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
             accounts.set_password(db, user, password)
             ended = sessions.end_all(db, user.id)
             audit.record(db, "password_changed", user=admin, profile_id=_audit_profile(user),
-                         detail=f"password of {about} reset by an admin; {ended} session(s) ended")
+                         detail=f"password of {about} reset by an admin; {ended} session(s) ended"
+                                + ("; private key awaits the recovery key" if user.public_key is not None else ""))
             return templates.TemplateResponse(request, "staff/admin_password.html", {
                 "target": user, "password": password, "created": False})
     return RedirectResponse(f"{PREFIX}/gebruikers/{user.id}?gedaan={action}", status_code=303)

@@ -1,8 +1,9 @@
 """Case work under /beheer/meldingen, for coordinators and handlers (`integrity.staff.cases` does the work).
 
 - GET /beheer/meldingen: the scoped case list (metadata only, nothing decrypted), with filters, sorting and pages.
-- GET /beheer/meldingen/{reference}: the case. Without the unlocked private key only the metadata and a link to
-  /beheer/sleutel; with it the decrypted report, messages, notes and history (audited as report_viewed).
+- GET /beheer/meldingen/{reference}: the case: the decrypted report, messages, notes and history (audited as
+  report_viewed), opened with the staff member's key (unlocked at login) through their grant. Without a grant the
+  case is "wacht op toegang": only the metadata, never an error.
 - POST /beheer/meldingen/{reference}/{bevestigen,status,toewijzen,doorverwijzen,notitie,bericht}: one change each,
   with the session's CSRF token for that form. Success redirects to the case with a Dutch confirmation; bad input
   shows the case again with a Dutch error and the typed text, and stores nothing.
@@ -25,7 +26,7 @@ from backoffice.errors import status_for
 from backoffice.routes.followup import topic_label
 from backoffice.staff import PREFIX, CaseWorkerDep, staff_form
 from integrity import report_fields, report_flow
-from integrity.reports import errors
+from integrity.reports import errors, report_keys
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.staff import caselist, cases, sessions
@@ -46,8 +47,8 @@ _REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
 FIELD_MAX = 20_000  # longer than any allowed text: the cases module gives the Dutch "too long" error
 
 NOT_FOUND = "Deze melding bestaat niet of je hebt er geen toegang toe."
-KEY_LOCKED = ("Ontgrendel eerst de meldingen met de wachtzin. Je bericht is niet verstuurd; open de melding "
-              "opnieuw na het ontgrendelen.")
+KEY_LOCKED = ("Je hebt nog geen sleutel voor deze melding, dus je kan ze niet beantwoorden. Je bericht is niet "
+              "verstuurd. Vraag een collega die de melding kan openen om je toegang te geven.")
 BAD_PAGE = "Dit paginanummer bestaat niet."
 
 DONE: dict[str, str] = {
@@ -69,6 +70,8 @@ HISTORY_LABELS: dict[str, str] = {
     "note_added": "Interne notitie toegevoegd",
     "reply_sent": "Bericht aan de melder verstuurd",
     "export": "Geëxporteerd",
+    "access_granted": "Toegang gegeven",
+    "access_revoked": "Toegang ingetrokken",
 }
 
 
@@ -137,17 +140,23 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
                status_code: int = 200) -> HTMLResponse:
     report = _find(db, loaded, reference)
     private = sessions.private_key(loaded)
-    if private is None:
+    view = None
+    if private is not None and report_keys.has_access(db, report.id, loaded.user.id):
+        try:
+            with transaction(db):  # the view is audited, and the reporter's messages are marked read
+                view = cases.open_case(db, loaded.user, report.reference, private)
+        except report_keys.NoAccess as exc:  # a grant that does not open with this key: shown as locked
+            log.warning("Case shown locked: %s", exc)
+    if view is None:
         if error:
-            raise UserError(status_code, error, log_reason="case form refused (key locked)")
+            raise UserError(status_code, error, log_reason="case form refused (no key for the report)")
         return templates.TemplateResponse(request, "staff/case_locked.html", {
-            "row": caselist.summary_of(db, report), "status_labels": report_flow.status_labels("staff"),
+            "row": caselist.summary_of(db, report, user=loaded.user),
+            "status_labels": report_flow.status_labels("staff"),
             "topic_label": topic_label,
             "actor_name": caselist.organisation_actors(report.profile_id).get(report.target_actor or "", ""),
-            "unlock_url": f"{PREFIX}/sleutel?{urlencode({'volgende': f'{PREFIX}/meldingen/{report.reference}'})}",
+            "awaits_recovery": private is None and loaded.user.public_key is not None,
         }, status_code=status_code)
-    with transaction(db):  # the view is audited, and the reporter's messages are marked read
-        view = cases.open_case(db, loaded.user, report.reference, private)
     actors = caselist.organisation_actors(report.profile_id)
     coordinator = loaded.user.role == Role.COORDINATOR
     content = view.detail.content
@@ -213,7 +222,8 @@ def assign(request: Request, db: SessionDep, templates: TemplatesDep, loaded: Ca
     report = _find(db, loaded, reference)
     try:
         with transaction(db):
-            cases.assign(db, loaded.user, report.reference, _field(form, "behandelaar")[:20])
+            cases.assign(db, loaded.user, report.reference, _field(form, "behandelaar")[:20],
+                         sessions.private_key(loaded))
     except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, ASSIGN_FORM, {})
     return _done(report.reference, "toegewezen")
@@ -225,7 +235,8 @@ def forward(request: Request, db: SessionDep, templates: TemplatesDep, loaded: C
     report = _find(db, loaded, reference)
     try:
         with transaction(db):
-            cases.forward(db, loaded.user, report.reference, _field(form, "actor")[:64])
+            cases.forward(db, loaded.user, report.reference, _field(form, "actor")[:64],
+                          sessions.private_key(loaded))
     except CaseError as exc:
         return _refused(request, db, templates, loaded, report.reference, exc, FORWARD_FORM, {})
     return _done(report.reference, "doorverwezen")
@@ -249,8 +260,8 @@ def reply(request: Request, db: SessionDep, templates: TemplatesDep, loaded: Cas
           form: Annotated[dict[str, str], Depends(staff_form(REPLY_FORM))]) -> Response:
     report = _find(db, loaded, reference)
     private = sessions.private_key(loaded)
-    if private is None:
-        raise UserError(423, KEY_LOCKED, log_reason="reply without an unlocked key")
+    if private is None or not report_keys.has_access(db, report.id, loaded.user.id):
+        raise UserError(423, KEY_LOCKED, log_reason="reply without a key for the report")
     text = _field(form, "bericht")
     try:
         with transaction(db):

@@ -1,4 +1,5 @@
-"""Staff sign-in under /beheer: password, optional TOTP second factor, unlocking the private key, account page.
+"""Staff sign-in under /beheer: password (which also opens the staff member's private key), optional TOTP second
+factor, account page. The recovery key pages and the access grants are in `staff_keys`.
 
 Every attempt lands in the audit log; a failed login never tells whether the username exists; five failures
 (password or second factor) lock the account for a quarter of an hour (`integrity.staff.accounts`).
@@ -35,9 +36,8 @@ from backoffice.staff import (
     staff_form,
 )
 from bot.ratelimit import RateLimiter
-from integrity.reports import crypto
 from integrity.reports.db import transaction
-from integrity.staff import accounts, audit, passwords, sessions, totp
+from integrity.staff import accounts, audit, key_flows, passwords, sessions, totp
 from integrity.staff.models import Role
 from integrity.staff.sessions import LoadedSession
 
@@ -46,7 +46,6 @@ log = logging.getLogger("backoffice.staff")
 
 LOGIN_FORM = "aanmelden"
 CODE_FORM = "tweede-stap"
-KEY_FORM = "sleutel"
 TOTP_FORM = "tweede-stap-instellen"
 PASSWORD_FORM = "wachtwoord"
 LOGOUT_FORM = "afmelden"
@@ -54,10 +53,9 @@ FIELD_MAX = 256
 _SAFE_NEXT = re.compile(r"/beheer(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?")
 
 WRONG_CODE = "Die code klopt niet. Gebruik de zescijferige code die je app nu toont."
-WRONG_PASSPHRASE = "Die wachtzin klopt niet. De meldingen blijven vergrendeld."
 TOO_MANY = "Te veel aanmeldpogingen vanaf dit adres. Wacht tien minuten en probeer het dan opnieuw."
-KEY_MISSING = ("Er is nog geen sleutel voor de meldingen op deze server. Vraag de beheerder om "
-               "`python -m integrity.reports.cli keygen` uit te voeren.")
+RECOVERY_KEY_PATH = f"{PREFIX}/herstelsleutel"
+RECOVER_PATH = f"{PREFIX}/herstel"
 
 
 def safe_next(target: str | None) -> str:
@@ -69,6 +67,20 @@ def safe_next(target: str | None) -> str:
 
 def home_for(loaded: LoadedSession) -> str:
     return f"{PREFIX}/gebruikers" if loaded.user.role == Role.ADMIN else f"{PREFIX}/meldingen"
+
+
+def after_login(loaded_or_keys: key_flows.LoginKeys | LoadedSession, next_path: str) -> str:
+    """Where a completed login goes: the new recovery key first, the recovery form after a reset, else `next`."""
+    if isinstance(loaded_or_keys, LoadedSession):
+        pending_key = sessions.has_recovery_key(loaded_or_keys)
+        awaits = loaded_or_keys.user.public_key is not None and loaded_or_keys.user.private_key_box is None
+    else:
+        pending_key, awaits = loaded_or_keys.recovery_key is not None, loaded_or_keys.awaits_recovery
+    if pending_key:
+        return RECOVERY_KEY_PATH
+    if awaits:
+        return RECOVER_PATH
+    return safe_next(next_path) if next_path else PREFIX
 
 
 def throttle(request: Request) -> None:
@@ -126,7 +138,9 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
             return login_page(request, templates, tokens, error=exc.user_message, next_path=next_path,
                               username=username if known else "", status_code=401)
         has_totp = user.totp_secret_box is not None
-        cookie = sessions.start(db, user, second_factor_done=not has_totp)
+        keys = key_flows.at_login(db, user, password)  # opens (or, the first time, makes) the private key
+        cookie = sessions.start(db, user, second_factor_done=not has_totp, private_key=keys.private_key,
+                                recovery_key=keys.recovery_key)
         if not has_totp:
             accounts.record_login(db, user)
             audit.record(db, "login", user=user)
@@ -134,7 +148,7 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
         response: Response = RedirectResponse(
             f"{PREFIX}/aanmelden/code?volgende={safe_next(next_path)}", status_code=303)
     else:
-        response = RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
+        response = RedirectResponse(after_login(keys, next_path), status_code=303)
     set_session_cookie(response, request, cookie)
     return response
 
@@ -171,7 +185,7 @@ def second_factor(request: Request, db: SessionDep, settings: SettingsDep, templ
             accounts.unlock(db, loaded.user)
             accounts.record_login(db, loaded.user)
             audit.record(db, "login", user=loaded.user, detail="with second factor")
-            return RedirectResponse(next_path, status_code=303)
+            return RedirectResponse(after_login(loaded, next_path), status_code=303)
         user = loaded.user
         user.failed_logins += 1
         locked = user.failed_logins >= accounts.MAX_FAILED_LOGINS
@@ -198,42 +212,6 @@ def logout(request: Request, db: SessionDep, loaded: StaffDep,
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     clear_session_cookie(response, request)
     return response
-
-
-# --- unlocking the private key ---------------------------------------------------------------------------------
-
-
-def key_page(request: Request, templates: TemplatesDep, loaded: LoadedSession, *, error: str = "",
-             next_path: str = "", status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, "staff/unlock.html", {
-        "csrf": loaded.csrf_token(KEY_FORM), "error": error, "next_path": safe_next(next_path)},
-        status_code=status_code)
-
-
-@router.get("/sleutel", response_class=HTMLResponse)
-def show_unlock(request: Request, templates: TemplatesDep, loaded: StaffDep, volgende: str = "") -> HTMLResponse:
-    return key_page(request, templates, loaded, next_path=volgende)
-
-
-@router.post("/sleutel", response_class=HTMLResponse)
-def unlock_key(request: Request, db: SessionDep, templates: TemplatesDep, loaded: StaffDep,
-               form: Annotated[dict[str, str], Depends(staff_form(KEY_FORM))]) -> Response:
-    next_path = form.get("volgende", "")
-    if loaded.user.role == Role.ADMIN:
-        raise UserError(403, "Beheerders openen geen meldingen.", log_reason="admin tried to unlock the report key")
-    try:
-        private = crypto.load_private_key(_field(form, "wachtzin"))
-    except crypto.WrongPassphrase:
-        with transaction(db):
-            audit.record(db, "login_failed", user=loaded.user, detail="wrong private key passphrase")
-        return key_page(request, templates, loaded, error=WRONG_PASSPHRASE, next_path=next_path, status_code=401)
-    except crypto.KeyFileError as exc:
-        log.error("Cannot unlock the private key: %s", exc)
-        return key_page(request, templates, loaded, error=KEY_MISSING, next_path=next_path, status_code=503)
-    with transaction(db):
-        sessions.store_private_key(db, loaded, private)
-        audit.record(db, "key_unlocked", user=loaded.user)
-    return RedirectResponse(safe_next(next_path) if next_path else PREFIX, status_code=303)
 
 
 # --- own account: password and second factor -------------------------------------------------------------------
@@ -295,12 +273,14 @@ def change_password(request: Request, db: SessionDep, templates: TemplatesDep, l
     if new != repeat:
         return account_page(request, templates, loaded, error="De twee nieuwe wachtwoorden zijn niet gelijk. Er is "
                                                               "niets gewijzigd.", status_code=400)
+    private = sessions.private_key(loaded)
     try:
-        with transaction(db):
-            accounts.set_password(db, loaded.user, new)
+        with transaction(db):  # the new hash and the private key re-wrapped under it, or neither
+            accounts.change_own_password(db, loaded.user, new, private)
             sessions.end_all(db, loaded.user.id)
-            audit.record(db, "password_changed", user=loaded.user, detail="own password; all sessions ended")
-            cookie = sessions.start(db, loaded.user, second_factor_done=True)
+            audit.record(db, "password_changed", user=loaded.user, detail="own password; all sessions ended"
+                         + ("; private key re-wrapped" if private is not None else ""))
+            cookie = sessions.start(db, loaded.user, second_factor_done=True, private_key=private)
     except passwords.WeakPassword as exc:
         return account_page(request, templates, loaded, error=exc.user_message, status_code=400)
     response = RedirectResponse(f"{PREFIX}/account", status_code=303)

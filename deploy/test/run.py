@@ -162,8 +162,6 @@ def start_stack() -> None:
     < 4.6), so each stage is started with --no-deps once the one before it passed its health checks."""
     compose("up", "-d", "--no-deps", "postgres", "redis")
     wait_healthy([container("postgres"), container("redis")], timeout=120)
-    compose("--profile", "admin", "run", "--rm", "-T", "-e", f"INTEGRITY_KEY_PASSPHRASE={PASSPHRASE}", "admin",
-            "keygen")
     compose("run", "--rm", "-T", "--no-deps", "prepare")
     compose("up", "-d", "--no-deps", "rasa", "actions", "web")
     wait_healthy([container("rasa", 1), container("rasa", 2), container("actions", 1), container("actions", 2),
@@ -276,7 +274,7 @@ def confirmed(reply: str) -> tuple[str, str] | None:
 
 
 class BackOffice:
-    """A coordinator in the back office through nginx: logged in, key unlocked."""
+    """A coordinator in the back office through nginx: logged in; the password opened their key."""
 
     def __init__(self) -> None:
         self.http = client()
@@ -290,11 +288,6 @@ class BackOffice:
             RESENT.append(f"{time.strftime('%H:%M:%S')} back office login: {response.status_code}, tried again")
             time.sleep(10)
         check(response.status_code == 303, f"login answered {response.status_code}")
-        unlock = self.http.get("/beheer/sleutel")
-        check(unlock.status_code == 200, f"/beheer/sleutel answered {unlock.status_code} after login")
-        response = self.http.post("/beheer/sleutel", data={
-            "csrf": hidden(unlock.text, "csrf", "/beheer/sleutel"), "wachtzin": PASSPHRASE, "volgende": ""})
-        check(response.status_code == 303, f"unlocking the key answered {response.status_code}")
 
     def references(self) -> list[str]:
         page = self.http.get("/beheer/meldingen")
@@ -676,16 +669,16 @@ def test_backup_restore(results: dict[str, Any], report: tuple[str, str]) -> Non
     url = (SECRETS / "database_url").read_text().strip().rsplit("/", 1)[0] + "/integrity_restore"
     code, reference = report
     listed = podman("run", "--rm", "--network", f"{PROJECT}_backend", "-v", f"{PROJECT}_restore_keys:/keys:ro",
-                    "-e", f"DATABASE_URL={url}", "-e", f"INTEGRITY_KEY_PASSPHRASE={PASSPHRASE}", "-e",
+                    "-e", f"DATABASE_URL={url}", "-e",
                     "INTEGRITY_KEY_DIR=/keys", "localhost/integrity-app:latest", "python", "-m",
                     "integrity.reports.cli", "list").stdout
     check(reference in listed, f"{reference} is not in the restored database")
     report_id = next(line.split()[0] for line in listed.splitlines() if reference in line)
     shown = podman("run", "--rm", "--network", f"{PROJECT}_backend", "-v", f"{PROJECT}_restore_keys:/keys:ro",
-                   "-e", f"DATABASE_URL={url}", "-e", f"INTEGRITY_KEY_PASSPHRASE={PASSPHRASE}", "-e",
+                   "-e", f"DATABASE_URL={url}", "-e", f"INTEGRITY_STAFF_PASSWORD={STAFF_PASSWORD}", "-e",
                    "INTEGRITY_KEY_DIR=/keys", "localhost/integrity-app:latest", "python", "-m",
-                   "integrity.reports.cli", "show", "--no-mark-read", report_id).stdout
-    check("afdeling aankoop" in shown, "the restored report could not be decrypted with the restored keys")
+                   "integrity.reports.cli", "show", "--no-mark-read", "--user", STAFF_USER, report_id).stdout
+    check("afdeling aankoop" in shown, "the restored report could not be decrypted with the coordinator's key")
     followed = podman("run", "--rm", "--network", f"{PROJECT}_backend", "-v", f"{PROJECT}_restore_keys:/keys:ro",
                       "-e", f"DATABASE_URL={url}", "-e", "INTEGRITY_KEY_DIR=/keys", "localhost/integrity-app:latest",
                       "python", "-c", "import sys; from integrity.reports import db, reporter; "

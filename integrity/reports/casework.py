@@ -2,7 +2,8 @@
 
 Nothing here commits: the caller commits once per use case (`db.transaction`), together with its audit entry.
 The access rule (who sees which report) is `integrity.staff.scope`; the case work built on this is
-`integrity.staff.cases`.
+`integrity.staff.cases`. Decrypting takes a `report_keys.Reader` (a staff member's id and private key): the
+report's key is opened through that staff member's grant (`report_keys.NoAccess` without one).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, sealed
+from integrity.reports import crypto, report_keys, sealed
 from integrity.reports.deadlines import feedback_due_for, is_ack_overdue, is_feedback_overdue, utcnow
 from integrity.reports.errors import InvalidStatusChange, ReportNotFound
 from integrity.reports.models import (
@@ -28,6 +28,7 @@ from integrity.reports.models import (
     ReportStatus,
     StatusChange,
 )
+from integrity.reports.report_keys import Reader
 from integrity.reports.reporter import FOLLOW_UP_WINDOW
 from integrity.reports.schemas import BackofficeMessage, ReportDetail, ReportSummary, StatusEntry
 from integrity.reports.validation import MESSAGE_MAX, text_field
@@ -118,11 +119,12 @@ def list_reports(
 
 
 def read_report(
-    session: Session, report_id: str, private_key: PrivateKey, *, mark_read: bool = True,
+    session: Session, report_id: str, reader: Reader, *, mark_read: bool = True,
     now: datetime | None = None,
 ) -> ReportDetail:
-    """The decrypted report, messages and status history. Marks the reporter's messages read."""
+    """The decrypted report, messages and status history for `reader`. Marks the reporter's messages read."""
     report = get_report(session, report_id)
+    private_key = report_keys.report_private_key(session, report, reader)
     content = sealed.unpack(crypto.unseal(private_key, report.content_sealed), report.id)
     content = sealed.without_envelope(content)
     messages = []
@@ -168,12 +170,11 @@ def change_status(
     to: ReportStatus | str,
     reason: str | None = None,
     *,
-    public_key: bytes | PublicKey | None = None,
     now: datetime | None = None,
 ) -> ReportSummary:
-    """Move a report to another status . From `nieuw` the report is acknowledged first.
+    """Move a report to another status. From `nieuw` the report is acknowledged first.
 
-    The reason is sealed to the back office key; for `afgesloten` it is also kept as the close reason.
+    The reason is sealed to the report's key; for `afgesloten` it is also kept as the close reason.
     `afgesloten` is final.
     """
     now = now or utcnow()
@@ -193,7 +194,7 @@ def change_status(
         raise InvalidStatusChange(f"Report {report.reference}: '{report.status.value}' -> '{target.value}' "
                                   "is not allowed")
     cleaned = text_field("reason", reason, "de reden", MESSAGE_MAX, False) or None
-    reason_sealed = crypto.seal(sealed.public_key(public_key), cleaned.encode("utf-8")) if cleaned else None
+    reason_sealed = report_keys.seal_for_report(report, cleaned.encode("utf-8")) if cleaned else None
     _record_status(session, report, target, ActorRole.BACKOFFICE, now, reason_sealed)
     if target == ReportStatus.AFGESLOTEN:
         report.closed_at = now
@@ -202,23 +203,23 @@ def change_status(
 
 
 def reply_to_reporter(
-    session: Session, report_id: str, text: str, private_key: PrivateKey, *, now: datetime | None = None
+    session: Session, report_id: str, text: str, reader: Reader, *, now: datetime | None = None
 ) -> None:
     """A message from the back office that the reporter reads with the receipt code.
 
-    The back office never knows the code: it unseals the reporter key stored sealed at submission (as GlobaLeaks
-    does) and encrypts the reply with it. A reply to a new report also acknowledges it.
+    The back office never knows the code: it unseals the reporter key stored sealed to the report's key at
+    submission (as GlobaLeaks does) and encrypts the reply with it. A reply to a new report also acknowledges it.
     """
     body = text_field("text", text, "het bericht", MESSAGE_MAX, True)
     now = now or utcnow()
     report = get_report(session, report_id)
-    key = crypto.unseal(private_key, report.reporter_key_sealed)
+    key = crypto.unseal(report_keys.report_private_key(session, report, reader), report.reporter_key_sealed)
     packed = sealed.pack({"report_id": report.id, "text": body})
     if report.acknowledged_at is None:
         _acknowledge(session, report, now)
     session.add(ReportMessage(
         report_id=report.id, author=Author.BACKOFFICE, created_at=now,
-        body_sealed=crypto.seal(private_key.public_key, packed),
+        body_sealed=report_keys.seal_for_report(report, packed),
         body_for_reporter=crypto.secretbox_encrypt(key, packed), read_by_backoffice=True, read_by_reporter=False,
     ))
 

@@ -1,8 +1,11 @@
 """Operator commands for the report store: `python -m integrity.reports.cli --help`.
 
 Environment: DATABASE_URL (default SQLite in var/), INTEGRITY_KEY_DIR (default var/keys/),
-INTEGRITY_KEY_PASSPHRASE (else prompted), INTEGRITY_NEW_KEY_PASSPHRASE (rotate; else prompted),
+INTEGRITY_STAFF_PASSWORD (show: the staff member's password; else prompted),
 INTEGRITY_RETENTION_DAYS (purge; default 365), INTEGRITY_ARGON2_PROFILE (default|test).
+
+Reports are sealed to their own keys, opened through a staff member's key (`show --user`); staff accounts and the
+migration from the old installation key are in `python -m integrity.staff --help`.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from integrity.reports import casework, crypto, db, errors, retention
+from integrity.reports import casework, crypto, db, errors, report_keys, retention
 from integrity.reports.models import ReportStatus
 from integrity.settings import DEFAULT_RETENTION_DAYS
+from integrity.staff import accounts, audit, passwords, scope, user_keys
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,31 +75,6 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def cmd_keygen(args: argparse.Namespace) -> int:
-    passphrase = _passphrase("INTEGRITY_KEY_PASSPHRASE", "New back office passphrase", confirm=True)
-    directory, archived = crypto.create_keys(passphrase, force=args.force)
-    print(f"Created the back office key pair in {directory} "
-          f"({crypto.PUBLIC_KEY_FILE}, {crypto.PRIVATE_KEY_FILE} mode 0600).")
-    if archived:
-        print(f"The previous private key was archived as {archived}; reports sealed to it need that file.")
-    print("Keep the passphrase and a backup of the key directory (including receipt.salt) in a safe place.")
-    if crypto.argon2_profile().name != "default":
-        print(f"WARNING: INTEGRITY_ARGON2_PROFILE={crypto.argon2_profile().name} uses weak key derivation; "
-              "for tests only.", file=sys.stderr)
-    return 0
-
-
-def cmd_rotate(args: argparse.Namespace) -> int:
-    old = _passphrase("INTEGRITY_KEY_PASSPHRASE", "Current back office passphrase")
-    new = _passphrase("INTEGRITY_NEW_KEY_PASSPHRASE", "New back office passphrase", confirm=True)
-    with _session() as session:
-        result = crypto.rotate(session, old, new)
-    print(f"Rotated the back office key: re-sealed {result.reports} reports, {result.messages} messages and "
-          f"{result.status_changes} status reasons.")
-    print(f"The old private key is kept as {result.archived_private_key}; delete it once backups are updated.")
-    return 0
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     with _session() as session:
         summaries = casework.list_reports(session, profile_id=args.profile, actor=args.actor, status=args.status,
@@ -120,9 +99,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    private_key = crypto.load_private_key(_passphrase("INTEGRITY_KEY_PASSPHRASE", "Back office passphrase"))
+    """Decrypt one report with a staff member's own key (their password), like the back office; audited."""
+    password = _passphrase("INTEGRITY_STAFF_PASSWORD", f"Password of {args.user}")
     with _session() as session:
-        detail = casework.read_report(session, args.id, private_key, mark_read=not args.no_mark_read)
+        user = accounts.get_user(session, args.user)
+        if user is None or not user.active or not passwords.verify_password(user.password_hash, password):
+            raise CommandError(f"No active account '{args.user[:64]}' with that password.")
+        private = user_keys.unlock(user, password)
+        if private is None:
+            raise CommandError(f"The key of '{user.username}' is not usable (none yet, or it awaits the recovery key "
+                               "after a reset): log in to the back office first.")
+        report = scope.get_report(session, user, args.id)
+        detail = casework.read_report(session, report.id, report_keys.Reader(user.id, private),
+                                      mark_read=not args.no_mark_read)
+        audit.record(session, "report_viewed", user=user, report_reference=report.reference, detail="through the CLI")
     summary, content = detail.summary, detail.content
     print(f"Report {summary.reference}  (id {summary.id})")
     print(f"  status        {summary.status.value}")
@@ -179,13 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    keygen = commands.add_parser("keygen", help="create the back office key pair")
-    keygen.add_argument("--force", action="store_true", help="replace existing keys (the old ones are archived)")
-    keygen.set_defaults(handler=cmd_keygen)
-
-    rotate = commands.add_parser("rotate", help="new key pair; re-encrypt all reports (stop the channels first)")
-    rotate.set_defaults(handler=cmd_rotate)
-
     listing = commands.add_parser("list", help="list reports (metadata and deadlines only)")
     listing.add_argument("--profile", help="organisation profile id")
     listing.add_argument("--actor", help="preferred actor id")
@@ -193,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--overdue", action="store_true", help="only reports past a deadline")
     listing.set_defaults(handler=cmd_list)
 
-    show = commands.add_parser("show", help="decrypt and print one report (needs the passphrase)")
+    show = commands.add_parser("show", help="decrypt and print one report with a staff member's key")
     show.add_argument("id", help="report id or reference (M-YYYY-XXXXXX)")
+    show.add_argument("--user", required=True, help="the coordinator or handler whose key opens it")
     show.add_argument("--no-mark-read", action="store_true", help="leave the reporter's messages unread")
     show.set_defaults(handler=cmd_show)
 

@@ -71,3 +71,10 @@ class SubmissionConflict(ReportError):
             "nieuwe melding als je zelf wil opvolgen.",
         )
         self.reference = reference
+
+
+class NoReaders(ReportError):
+    """Nobody who may read the report has a key pair yet: stored, it could never be read. Nothing is stored."""
+
+    default_user_message = ("Melden via de chat is hier nog niet ingesteld. Je kan terecht bij de persoon of dienst "
+                            "die ik eerder noemde.")

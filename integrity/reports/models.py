@@ -2,8 +2,9 @@
 
 Privacy rule: no column holds anything that identifies the reporter (no Telegram or chat id, username, name,
 phone, e-mail or IP address). Contact details the reporter chooses to leave live only inside the sealed content.
-Everything the reporter wrote is stored twice, both encrypted: sealed to the back office public key (`*_sealed`)
-and encrypted with the key derived from the receipt code (`*_for_reporter`).
+Everything the reporter wrote is stored twice, both encrypted: sealed to the report's own public key (`*_sealed`,
+`public_key`; its private key is wrapped per authorised staff member in `report_key_grants`) and encrypted with the
+key derived from the receipt code (`*_for_reporter`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class Report(Base):
     content_sealed: Mapped[bytes]
     content_for_reporter: Mapped[bytes]
     reporter_key_sealed: Mapped[bytes]
+    # The report's X25519 public key (integrity.reports.report_keys). None only for a report of an installation
+    # that still awaits the key migration (sealed to the old installation key).
+    public_key: Mapped[bytes | None]
     # Back office: the staff member the case is assigned to (None: the organisation's coordinators).
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
@@ -129,3 +133,22 @@ class FollowUpAttempt(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
 
+
+
+class ReportKeyGrant(Base):
+    """The report's private key, sealed to one staff member's public key: who can read the report.
+
+    Assign and forward add grants, unassign and deactivation delete them (integrity.staff.access); a colleague
+    who has access can grant it to someone in scope. No row: that staff member cannot decrypt the report.
+    """
+
+    __tablename__ = "report_key_grants"
+
+    report_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    wrapped_key: Mapped[bytes]
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime]

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from nacl.public import PublicKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, receipts, sealed
+from integrity.reports import crypto, receipts, report_keys, sealed
 from integrity.reports.deadlines import utcnow
 from integrity.reports.errors import (
     FollowUpThrottled,
@@ -116,22 +115,23 @@ def add_reporter_message_with_key(
     reporter_key: bytes,
     text: str,
     *,
-    public_key: bytes | PublicKey | None = None,
     now: datetime | None = None,
 ) -> None:
     """A follow-up message from the reporter for an already authenticated (report id, reporter key).
+
+    Sealed to the report's public key: the reporter's channel can add it but not read it back from that copy.
 
     ReportValidationError for an empty or too long text, ReportNotFound, WrongReporterKey, ReportClosed.
     """
     body = text_field("text", text, "je bericht", MESSAGE_MAX, True)
     now = now or utcnow()
-    public = sealed.public_key(public_key)
     report, _ = _open_with_key(session, report_id, reporter_key)
     if report.status == ReportStatus.AFGESLOTEN:
         raise ReportClosed(f"Report {report.reference} is closed; reporter message refused")
     packed = sealed.pack({"report_id": report.id, "text": body})
     session.add(ReportMessage(
-        report_id=report.id, author=Author.REPORTER, created_at=now, body_sealed=crypto.seal(public, packed),
+        report_id=report.id, author=Author.REPORTER, created_at=now,
+        body_sealed=report_keys.seal_for_report(report, packed),
         body_for_reporter=crypto.secretbox_encrypt(reporter_key, packed), read_by_backoffice=False,
         read_by_reporter=True,
     ))
@@ -149,15 +149,13 @@ def add_reporter_message(
     text: str,
     *,
     throttle_key: str | None = None,
-    public_key: bytes | PublicKey | None = None,
     now: datetime | None = None,
 ) -> None:
     """A follow-up message from the reporter. Pass `throttle_key` from channels, as for `follow_up`.
 
-    The text and the public key are checked before the code, so a bad text costs no attempt.
+    The text is checked before the code, so a bad text costs no attempt.
     """
     text_field("text", text, "je bericht", MESSAGE_MAX, True)
     now = now or utcnow()
-    public = sealed.public_key(public_key)
     report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
-    add_reporter_message_with_key(session, report_id, key, text, public_key=public, now=now)
+    add_reporter_message_with_key(session, report_id, key, text, now=now)

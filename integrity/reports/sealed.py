@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nacl.public import PublicKey
-
-from integrity.reports import crypto
 from integrity.reports.errors import ReportError
 
 CONTENT_VERSION = 1
@@ -27,10 +24,3 @@ def unpack(data: bytes, report_id: str) -> dict[str, Any]:
 def without_envelope(document: dict[str, Any]) -> dict[str, Any]:
     """The report's fields without the version and report id that only protect the ciphertext."""
     return {k: v for k, v in document.items() if k not in ("version", "report_id")}
-
-
-def public_key(key: bytes | PublicKey | None) -> PublicKey:
-    """`key` as a PublicKey; None is the back office key on disk."""
-    if key is None:
-        return crypto.load_public_key()
-    return key if isinstance(key, PublicKey) else PublicKey(key)

@@ -1,5 +1,9 @@
 """Storing a new report: validated, sealed, with a receipt code that is shown to the reporter once.
 
+Every report gets its own key pair (`report_keys`): the content and the reporter key are sealed to its public key,
+and its private key is wrapped for every staff member who may read it (`integrity.staff.access.grant_readers`)
+and then forgotten, so the chat side cannot read back what it stored.
+
 `submit_report` does not commit: the caller commits (`db.run` also retries a SQLite lock), and shows the receipt
 code only after that commit.
 """
@@ -14,17 +18,18 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from nacl.public import PublicKey
+from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, receipts, sealed
+from integrity.reports import crypto, receipts, report_keys, sealed
 from integrity.reports.deadlines import ack_due_for, feedback_due_for, utcnow
 from integrity.reports.errors import ReportBusy, SubmissionConflict
 from integrity.reports.models import ActorRole, Report, ReportMessage, ReportStatus, StatusChange
 from integrity.reports.schemas import ReportDraft, SubmittedReport
 from integrity.reports.validation import validate_draft
+from integrity.staff import access
 
 SUBMIT_ATTEMPTS = 4  # new receipt code and reference after a (practically impossible) unique collision
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I confusion
@@ -65,7 +70,7 @@ def _sealed_copies(public: PublicKey, fields: dict[str, Any], report_id: str, re
     }, code
 
 
-def _reissue(session: Session, report: Report, fields: dict[str, Any], public: PublicKey) -> SubmittedReport | None:
+def _reissue(session: Session, report: Report, fields: dict[str, Any]) -> SubmittedReport | None:
     """Give a report stored by an earlier attempt of the same submission a new receipt code.
 
     That attempt never showed its code (the form would have ended), so the code is replaced: new receipt hash,
@@ -76,7 +81,8 @@ def _reissue(session: Session, report: Report, fields: dict[str, Any], public: P
     has_messages = session.scalar(select(func.count(ReportMessage.id)).where(ReportMessage.report_id == report.id))
     if report.status != ReportStatus.NIEUW or has_messages:
         raise SubmissionConflict(report.reference)
-    values, code = _sealed_copies(public, fields, report.id, report.reference, report.created_at)
+    values, code = _sealed_copies(report_keys.public_key_of(report), fields, report.id, report.reference,
+                                  report.created_at)
 
     def rekey() -> None:
         for name, value in values.items():
@@ -87,11 +93,20 @@ def _reissue(session: Session, report: Report, fields: dict[str, Any], public: P
     return SubmittedReport(receipts.format_code(code), report.reference, report.ack_due, report.feedback_due)
 
 
+def _store(session: Session, report: Report, first: StatusChange, report_private: PrivateKey,
+           now: datetime) -> None:
+    session.add_all([report, first])
+    session.flush()
+    access.grant_readers(session, report, report_private, now=now)
+
+
 def submit_report(
-    session: Session, draft: ReportDraft, public_key: bytes | PublicKey, *, submission_id: str | None = None,
-    now: datetime | None = None,
+    session: Session, draft: ReportDraft, *, submission_id: str | None = None, now: datetime | None = None,
 ) -> SubmittedReport:
     """Validate, encrypt and add a report. Returns the receipt code to show the reporter once, after the commit.
+
+    The report key is wrapped for everyone in scope with a key pair (`access.grant_readers`); if nobody in scope
+    has one yet, the report waits for the escrow key or stays unreadable (see docs/security.md).
 
     A unique collision of receipt hash or reference gets a new code and reference (in a savepoint).
 
@@ -103,25 +118,26 @@ def submit_report(
     fields = validate_draft(draft)
     if submission_id is not None and not SUBMISSION_ID.fullmatch(submission_id):
         raise ValueError("submission_id must be 16-64 characters of A-Z, a-z, 0-9, '_' or '-'")
-    public = sealed.public_key(public_key)
     for _ in range(SUBMIT_ATTEMPTS):
         if submission_id is not None:
             # SQLite: this read already holds the write lock (BEGIN IMMEDIATE) up to the commit.
             # PostgreSQL: a concurrent duplicate fails on the unique column, and the next round finds it here.
             existing = session.scalar(select(Report).where(Report.submission_id == submission_id).with_for_update())
             if existing is not None:
-                reissued = _reissue(session, existing, fields, public)
+                reissued = _reissue(session, existing, fields)
                 if reissued is not None:
                     return reissued
                 continue
         created_at = now or utcnow()
         report_id, reference = str(uuid.uuid4()), new_reference(created_at)
-        values, code = _sealed_copies(public, fields, report_id, reference, created_at)
+        report_private: PrivateKey = report_keys.new_keypair()
+        values, code = _sealed_copies(report_private.public_key, fields, report_id, reference, created_at)
         ack_due, feedback_due = ack_due_for(created_at), feedback_due_for(created_at, None)
         report = Report(id=report_id, reference=reference, status=ReportStatus.NIEUW, created_at=created_at,
-                        ack_due=ack_due, feedback_due=feedback_due, submission_id=submission_id, **values)
+                        ack_due=ack_due, feedback_due=feedback_due, submission_id=submission_id,
+                        public_key=bytes(report_private.public_key), **values)
         first = StatusChange(report_id=report_id, from_status=None, to_status=ReportStatus.NIEUW, at=created_at,
                              actor_role=ActorRole.REPORTER)
-        if _saved(session, partial(session.add_all, [report, first])):
+        if _saved(session, partial(_store, session, report, first, report_private, created_at)):
             return SubmittedReport(receipts.format_code(code), reference, ack_due, feedback_due)
     raise ReportBusy(f"Could not store the report: unique values collided {SUBMIT_ATTEMPTS} times")

@@ -1,7 +1,9 @@
 """Operator commands for back office accounts: `python -m integrity.staff --help`.
 
 Environment: DATABASE_URL (default SQLite in var/), INTEGRITY_STAFF_PASSWORD (else prompted, or generated with
---generate), INTEGRITY_ARGON2_PROFILE (default|test).
+--generate), INTEGRITY_ARGON2_PROFILE (default|test), INTEGRITY_KEY_DIR (key directory),
+INTEGRITY_KEY_PASSPHRASE (migrate-keys: the old installation passphrase; escrow commands: the escrow passphrase;
+else prompted).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from integrity.reports import db
-from integrity.staff import accounts, audit, passwords, sessions
+from integrity.reports import crypto, db, installation_key
+from integrity.settings import DomainSettings
+from integrity.staff import accounts, audit, key_migration, passwords, sessions, user_keys
 from integrity.staff.models import Role, StaffUser
 
 
@@ -62,12 +65,15 @@ def cmd_password(args: argparse.Namespace) -> int:
         audit.record(session, "password_changed", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
                      detail=f"reset for {user.username}; {ended} sessions ended")
     print(f"Password of '{args.username}' set; {ended} sessions ended.")
+    if user.public_key is not None:
+        print("Their private key now opens only with their recovery key (asked at the next login); without it they "
+              "get a new key pair and colleagues must grant access again.")
     if generated:
         print(f"Password (shown once): {password}")
     return 0
 
 
-def _change_account(username: str, change: Callable[[Session, StaffUser], None], action: str, detail: str,
+def _change_account(username: str, change: Callable[[Session, StaffUser], object], action: str, detail: str,
                     *, end_sessions: bool) -> None:
     """Apply `change` to the account, optionally log it out everywhere, and audit it as the CLI's user."""
     with db.session_scope() as session:
@@ -99,11 +105,69 @@ def cmd_deactivate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _secret(prompt: str) -> str:
+    value = os.environ.get("INTEGRITY_KEY_PASSPHRASE")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise ValueError("no passphrase: set INTEGRITY_KEY_PASSPHRASE or run the command in a terminal")
+    return getpass.getpass(f"{prompt}: ")
+
+
+def cmd_migrate_keys(args: argparse.Namespace) -> int:
+    """Re-seal every report from the installation key to per-report keys, then destroy the old private key."""
+    settings = DomainSettings.from_env()
+    old_private = installation_key.load_private_key(_secret("Old back office passphrase"), settings.key_dir)
+    with db.session_scope() as session:
+        result = key_migration.migrate(session, old_private, allow_unreadable=args.allow_unreadable,
+                                       operator=f"cli:{getpass.getuser()}")
+    print(f"Migrated {result.reports} report(s), {result.messages} message(s), {result.notes} note(s) and "
+          f"{result.status_reasons} status reason(s); {result.grants} wrapped key(s).")
+    for username, references in sorted(result.waiting.items()):
+        print(f"  {username} has no key pair yet and waits for {len(references)} report(s): after their first "
+              "login a colleague grants access (Toegang geven).")
+    if result.unreadable:
+        print(f"WARNING: {len(result.unreadable)} report(s) have no reader with a key: {', '.join(result.unreadable)}",
+              file=sys.stderr)
+    if args.keep_old_key:
+        print("The old installation key was kept (--keep-old-key): destroy it yourself once backups are checked.")
+    else:
+        removed = installation_key.destroy(settings.key_dir)
+        print(f"Destroyed the old installation key ({', '.join(p.name for p in removed) or 'already gone'}). "
+              "Destroy the backups of the old key directory too.")
+    return 0
+
+
+def cmd_escrow_keygen(_args: argparse.Namespace) -> int:
+    path = user_keys.create_escrow_key(_secret("New escrow passphrase"))
+    print(f"Escrow is on: key pairs made from now on are also sealed to the escrow key. Move {path} offline "
+          "(the server needs only escrow.pub); whoever holds it and its passphrase can open every staff key.")
+    return 0
+
+
+def cmd_escrow_restore(args: argparse.Namespace) -> int:
+    escrow_private = user_keys.load_escrow_private_key(_secret("Escrow passphrase"), args.escrow_key)
+    password, generated = _password(args)
+    with db.session_scope() as session:
+        user = _user(session, args.username)
+        passwords.check_policy(password)
+        user_keys.escrow_restore(user, escrow_private, password)
+        accounts.change_own_password(session, user, password, None)
+        ended = sessions.end_all(session, user.id)
+        audit.record(session, "key_recovered", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
+                     detail=f"escrow restore for {user.username}; new password; {ended} sessions ended")
+    print(f"Restored the private key of '{args.username}' with the escrow key under a new password.")
+    if generated:
+        print(f"Password (shown once): {password}")
+    return 0
+
+
 def cmd_list(_args: argparse.Namespace) -> int:
     with db.session_scope() as session:
         for user in accounts.list_users(session):
             flags = [flag for flag, on in (("inactive", not user.active), ("totp", user.totp_secret_box),
-                                           ("locked", user.locked_until)) if on]
+                                           ("locked", user.locked_until), ("keys", user.public_key),
+                                           ("awaits-recovery", user_keys.awaits_recovery(user))) if on]
             print(f"{user.username:24} {user.role.value:12} {user.profile_id or '*':20} {user.actor or '-':20} "
                   f"{' '.join(flags)}")
     return 0
@@ -142,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--generate", action="store_true", help="generate the password and print it once")
         command.set_defaults(handler=handler)
     commands.add_parser("list", help="list accounts").set_defaults(handler=cmd_list)
+    migrate = commands.add_parser("migrate-keys", help="re-seal the reports from the installation key to "
+                                                       "per-report keys, then destroy the old private key")
+    migrate.add_argument("--allow-unreadable", action="store_true",
+                         help="migrate even if some reports end up with no reader who has a key pair")
+    migrate.add_argument("--keep-old-key", action="store_true", help="do not destroy the old private key file")
+    migrate.set_defaults(handler=cmd_migrate_keys)
+    commands.add_parser("escrow-keygen", help="turn on the optional escrow key (see docs/security.md)") \
+        .set_defaults(handler=cmd_escrow_keygen)
+    restore = commands.add_parser("escrow-restore", help="restore a staff key with the escrow key, new password")
+    restore.add_argument("username")
+    restore.add_argument("--escrow-key", required=True, help="path of escrow.key.enc")
+    restore.add_argument("--generate", action="store_true", help="generate the password and print it once")
+    restore.set_defaults(handler=cmd_escrow_restore)
     return parser
 
 
@@ -152,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (passwords.WeakPassword, ValueError) as exc:
+    except (passwords.WeakPassword, ValueError, crypto.KeyFileError, crypto.DecryptionError,
+            key_migration.MigrationBlocked) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

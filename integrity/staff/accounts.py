@@ -1,5 +1,9 @@
 """Staff accounts: creation, login with lock-out, optional TOTP second factor, password changes.
 
+Coordinators and handlers get their key pair when the account is made (the password is known then;
+integrity.staff.user_keys); a password change re-wraps the private key, an admin's reset drops the password copy
+(the staff member re-opens it with their recovery key), deactivation deletes their wrapped report keys.
+
 Errors carry a Dutch `user_message` (for the login page) and an English `str(exc)` (for logs and the CLI).
 A failed login never says whether the username exists.
 """
@@ -14,13 +18,15 @@ from datetime import datetime, timedelta
 
 import nacl.exceptions
 import nacl.secret
+from nacl.public import PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrity.errors import UserFacingError
 from integrity.ids import IDENTIFIER, PROFILE_ID
 from integrity.reports.deadlines import utcnow
-from integrity.staff import passwords, totp
+from integrity.settings import DomainSettings
+from integrity.staff import access, passwords, totp, user_keys
 from integrity.staff.models import Role, StaffUser
 
 MAX_FAILED_LOGINS = 5
@@ -92,8 +98,9 @@ def _check_values(username: str, role: Role, profile_id: str | None, actor: str 
 
 
 def create_user(session: Session, username: str, display_name: str, role: Role | str, password: str, *,
-                profile_id: str | None = None, actor: str | None = None, now: datetime | None = None) -> StaffUser:
-    """A new active account. Raises InvalidAccount or passwords.WeakPassword."""
+                profile_id: str | None = None, actor: str | None = None, now: datetime | None = None,
+                settings: DomainSettings | None = None) -> StaffUser:
+    """A new active account (with its key pair for coordinators and handlers). InvalidAccount or WeakPassword."""
     role = Role(role)
     username = username.strip().lower()
     display_name = " ".join(display_name.split())[:120] or username
@@ -103,6 +110,8 @@ def create_user(session: Session, username: str, display_name: str, role: Role |
     user = StaffUser(username=username, display_name=display_name, role=role, profile_id=profile_id,
                      actor=actor if role == Role.HANDLER else None, password_hash=passwords.hash_password(password),
                      failed_logins=0, active=True, created_at=now or utcnow())
+    if user_keys.needs_keys(user):
+        user_keys.create(user, password, settings)
     session.add(user)
     session.flush()  # the id, for the audit entry the caller adds
     return user
@@ -160,17 +169,31 @@ def disable_totp(session: Session, user: StaffUser) -> None:
     user.totp_secret_box = None
 
 
-def set_password(session: Session, user: StaffUser, password: str) -> None:
+def change_own_password(session: Session, user: StaffUser, password: str, private_key: PrivateKey | None) -> None:
+    """The staff member's own change: the private key (opened at login) is re-wrapped under the new password."""
     user.password_hash = passwords.hash_password(password)
     user.failed_logins, user.locked_until = 0, None
+    if private_key is not None and user_keys.has_keys(user):
+        user_keys.rewrap(user, private_key, password)
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    """A reset by an admin or the CLI: the old password is unknown, so the private key's password copy is dropped;
+    the staff member re-opens it with their recovery key (or loses access until a colleague grants it again)."""
+    user.password_hash = passwords.hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    if user_keys.has_keys(user):
+        user_keys.drop_password_copy(user)
 
 
 def unlock(session: Session, user: StaffUser) -> None:
     user.failed_logins, user.locked_until = 0, None
 
 
-def set_active(session: Session, user: StaffUser, active: bool) -> None:
+def set_active(session: Session, user: StaffUser, active: bool) -> int:
+    """Deactivation deletes the account's wrapped report keys (returns how many); reactivation restores none."""
     user.active = active
+    return 0 if active else access.revoke_user(session, user)
 
 
 def record_login(session: Session, user: StaffUser, now: datetime | None = None) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from integrity import profiles, report_flow
 from integrity.errors import DataFileError
 from integrity.ids import IDENTIFIER
-from integrity.reports import casework, deadlines, schemas
+from integrity.reports import casework, deadlines, report_keys, schemas
 from integrity.reports.deadlines import days_late, days_left
 from integrity.reports.models import Author, Report, ReportMessage, ReportStatus
 from integrity.staff import scope
@@ -60,6 +60,7 @@ class CaseRow:
     summary: schemas.ReportSummary
     assignee_name: str | None
     now: datetime
+    has_key: bool = True  # False: in scope, but no wrapped key for this staff member yet ("wacht op toegang")
 
     @property
     def closed(self) -> bool:
@@ -170,6 +171,7 @@ def list_cases(session: Session, user: StaffUser, wanted: CaseFilter | None = No
     unread: dict[str, int] = {}
     last_reply: dict[str, datetime] = {}
     names: dict[int, str] = {}
+    keyed = report_keys.granted_among(session, user.id, ids)
     if ids:
         unread = {report_id: count for report_id, count in session.execute(
             select(ReportMessage.report_id, func.count(ReportMessage.id))
@@ -192,7 +194,7 @@ def list_cases(session: Session, user: StaffUser, wanted: CaseFilter | None = No
             unread_messages=unread.get(row.id, 0), last_reply_at=last_reply.get(row.id),
         )
         assignee = names.get(row.assignee_id) if row.assignee_id else None
-        rows.append(CaseRow(casework.with_flags(summary, now), assignee, now))
+        rows.append(CaseRow(casework.with_flags(summary, now), assignee, now, row.id in keyed))
     return CasePage(rows, total, page, pages, per_page)
 
 
@@ -222,8 +224,9 @@ def colleagues(session: Session, user: StaffUser) -> list[StaffUser]:
         .order_by(StaffUser.display_name, StaffUser.username)))
 
 
-def summary_of(session: Session, report: Report, now: datetime | None = None) -> CaseRow:
-    """The list line of one report (metadata only)."""
+def summary_of(session: Session, report: Report, now: datetime | None = None,
+               user: StaffUser | None = None) -> CaseRow:
+    """The list line of one report (metadata only); `has_key` for `user` if given."""
     now = now or deadlines.utcnow()
     unread = session.scalar(select(func.count(ReportMessage.id)).where(
         ReportMessage.report_id == report.id, ReportMessage.author == Author.REPORTER,
@@ -233,4 +236,5 @@ def summary_of(session: Session, report: Report, now: datetime | None = None) ->
     summary = schemas.ReportSummary(**{name: getattr(report, name) for name in casework.SUMMARY_COLUMNS},
                                     unread_messages=unread, last_reply_at=last_reply)
     assignee = session.get(StaffUser, report.assignee_id) if report.assignee_id else None
-    return CaseRow(casework.with_flags(summary, now), assignee.display_name if assignee else None, now)
+    has_key = user is None or report_keys.has_access(session, report.id, user.id)
+    return CaseRow(casework.with_flags(summary, now), assignee.display_name if assignee else None, now, has_key)

@@ -4,6 +4,10 @@ Every function takes the staff member and checks the scope (`integrity.staff.sco
 `ReportNotFound`, exactly like an unknown reference. Every decrypting view and every change adds its audit entry
 (`integrity.staff.audit`, identifiers only, never report content) to the same transaction, which the caller
 commits: the change and the record of who made it are stored together or not at all.
+
+Decrypting takes the staff member's unlocked private key (from the login session) and opens the report's key
+through their grant (`report_keys.NoAccess` without one: the page shows the case as locked). Assigning and
+forwarding move the grants with the scope (`access.follow_scope`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from nacl.public import PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrity.reports import casework, crypto, deadlines, schemas, validation
+from integrity.reports import casework, crypto, deadlines, report_keys, schemas, validation
 from integrity.reports.errors import InvalidStatusChange, ReportNotFound
 from integrity.reports.models import Report, ReportStatus
-from integrity.staff import audit, scope
+from integrity.reports.report_keys import Reader
+from integrity.staff import access, audit, scope
 from integrity.staff.caselist import CASE_ROLES, CaseRow, organisation_actors, summary_of
 from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
@@ -62,15 +67,20 @@ def find(session: Session, user: StaffUser, reference: str) -> Report:
 
 def open_case(session: Session, user: StaffUser, reference: str, private_key: PrivateKey, *,
               now: datetime | None = None) -> CaseView:
-    """Decrypt the report, its messages, history and notes for `user`; marks reporter messages read; audited."""
+    """Decrypt the report, its messages, history and notes for `user`; marks reporter messages read; audited.
+
+    `private_key` is `user`'s own; report_keys.NoAccess if they hold no key for this report.
+    """
     now = now or deadlines.utcnow()
     report = find(session, user, reference)
+    reader = Reader(user.id, private_key)
+    report_private = report_keys.report_private_key(session, report, reader)  # NoAccess before anything changes
     row = summary_of(session, report, now)  # before read_report marks the reporter's messages read
-    detail = casework.read_report(session, report.id, private_key, now=now)
+    detail = casework.read_report(session, report.id, reader, now=now)
     audit.record(session, "report_viewed", user=user, report_reference=report.reference)
     notes = [
         Note(name or "(verwijderde gebruiker)", note.created_at,
-             crypto.unseal(private_key, note.body_sealed).decode("utf-8"))
+             crypto.unseal(report_private, note.body_sealed).decode("utf-8"))
         for note, name in session.execute(
             select(CaseNote, StaffUser.display_name).outerjoin(StaffUser, StaffUser.id == CaseNote.author_id)
             .where(CaseNote.report_id == report.id).order_by(CaseNote.created_at, CaseNote.id))
@@ -143,8 +153,13 @@ def change_status(session: Session, user: StaffUser, reference: str, to: str, re
     return old
 
 
-def assign(session: Session, user: StaffUser, reference: str, assignee_id: str) -> StaffUser | None:
-    """Coordinators assign the case to a coordinator or handler of their organisation ('' = nobody)."""
+def assign(session: Session, user: StaffUser, reference: str, assignee_id: str,
+           private_key: PrivateKey | None = None) -> StaffUser | None:
+    """Coordinators assign the case to a coordinator or handler of their organisation ('' = nobody).
+
+    The report key follows: the new assignee gets it (wrapped with `private_key`, the coordinator's own), a
+    handler no longer in scope loses it, in this transaction.
+    """
     report = find(session, user, reference)
     if user.role != Role.COORDINATOR:
         raise CaseForbidden(f"{user.role.value} may not assign cases",
@@ -162,11 +177,16 @@ def assign(session: Session, user: StaffUser, reference: str, assignee_id: str) 
     report.assignee_id = assignee.id if assignee else None
     audit.record(session, "assigned", user=user, report_reference=report.reference,
                  detail=assignee.username if assignee else "-")
+    access.follow_scope(session, report, user, private_key)
     return assignee
 
 
-def forward(session: Session, user: StaffUser, reference: str, actor: str, *, now: datetime | None = None) -> None:
-    """Coordinators forward the case to an actor of the organisation's profile: status `doorverwezen`."""
+def forward(session: Session, user: StaffUser, reference: str, actor: str, private_key: PrivateKey | None = None,
+            *, now: datetime | None = None) -> None:
+    """Coordinators forward the case to an actor of the organisation's profile: status `doorverwezen`.
+
+    The actor's handlers get the report key (wrapped with `private_key`), the previous actor's handlers lose it.
+    """
     report = find(session, user, reference)
     if user.role != Role.COORDINATOR:
         raise CaseForbidden(f"{user.role.value} may not forward cases",
@@ -180,16 +200,17 @@ def forward(session: Session, user: StaffUser, reference: str, actor: str, *, no
     if report.status != ReportStatus.DOORVERWEZEN:
         casework.change_status(session, report.id, ReportStatus.DOORVERWEZEN, None, now=now)
     audit.record(session, "forwarded", user=user, report_reference=report.reference, detail=actor)
+    access.follow_scope(session, report, user, private_key, now=now)
 
 
 def add_note(session: Session, user: StaffUser, reference: str, text: str, *, now: datetime | None = None) -> None:
-    """An internal note, sealed to the back office key; never shown to the reporter."""
+    """An internal note, sealed to the report's key; never shown to the reporter."""
     report = find(session, user, reference)
     cleaned = _clean(text, NOTE_MAX, "note")
     if not cleaned:
         raise CaseError("empty note", "Schrijf eerst je notitie. Er is niets bewaard.")
     session.add(CaseNote(report_id=report.id, author_id=user.id, created_at=now or deadlines.utcnow(),
-                         body_sealed=crypto.seal(crypto.load_public_key(), cleaned.encode("utf-8"))))
+                         body_sealed=report_keys.seal_for_report(report, cleaned.encode("utf-8"))))
     audit.record(session, "note_added", user=user, report_reference=report.reference)
 
 
@@ -200,5 +221,5 @@ def reply(session: Session, user: StaffUser, reference: str, text: str, private_
     cleaned = _clean(text, validation.MESSAGE_MAX, "reply")
     if not cleaned:
         raise CaseError("empty reply", "Schrijf eerst je bericht. Er is niets verstuurd.")
-    casework.reply_to_reporter(session, report.id, cleaned, private_key, now=now)
+    casework.reply_to_reporter(session, report.id, cleaned, Reader(user.id, private_key), now=now)
     audit.record(session, "reply_sent", user=user, report_reference=report.reference)

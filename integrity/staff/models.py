@@ -1,7 +1,7 @@
 """Tables of the back office: staff accounts and sessions, case notes, the audit log and conversation counts.
 
 They share the report store's metadata (`integrity.orm.Base`), so one Alembic history covers both.
-Privacy: nothing here identifies a reporter. Case notes are sealed to the back office key like the report. The
+Privacy: nothing here identifies a reporter. Case notes are sealed to the report's key like the report. The
 audit log names staff members and report references, never report content. Conversation counts hold no text and
 no sender, only (day, organisation, event, topic) -> count.
 """
@@ -41,13 +41,22 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Coordinators and handlers: an X25519 key pair (integrity.staff.user_keys). The private key is encrypted
+    # under a key derived from the password (Argon2id), and under the recovery key shown once; after an admin's
+    # password reset `private_key_box` is None until the recovery key re-opens it. `escrow_box`: the private key
+    # sealed to the optional escrow key (off by default).
+    public_key: Mapped[bytes | None]
+    private_key_box: Mapped[bytes | None]
+    recovery_box: Mapped[bytes | None]
+    escrow_box: Mapped[bytes | None]
 
 
 class StaffSession(Base):
     """A login. `id` is the SHA-256 of the random token in the cookie, so the table alone opens no session.
 
-    `key_box` holds the back office private key once unlocked with its passphrase, encrypted with a second random
-    key that lives only in the cookie: a copy of the database does not reveal the private key.
+    `key_box` holds the staff member's private key, opened with their password at login, encrypted with a second
+    random key that lives only in the cookie: a copy of the database does not reveal the private key.
+    `recovery_box`: a new recovery key waiting to be shown once, encrypted the same way.
     """
 
     __tablename__ = "staff_sessions"
@@ -59,6 +68,7 @@ class StaffSession(Base):
     expires_at: Mapped[datetime]
     second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
     key_box: Mapped[bytes | None]
+    recovery_box: Mapped[bytes | None]
 
 
 class CaseNote(Base):

@@ -1,11 +1,12 @@
 """Server-side login sessions.
 
-The cookie holds two random values, `<token>.<unlock key>` (base64url). The table stores only SHA-256(token) and,
-once the staff member unlocked the back office private key with its passphrase, that key encrypted with the
-unlock key. So the database alone opens neither a session nor the private key, and logging out (deleting the
-row) forgets the unlocked key. Sessions end after IDLE of inactivity or ABSOLUTE after login; the web app may
-pass a shorter idle limit (`load(idle=...)`, from its settings). `seconds_left` tells the page when to warn, and
-`extend` is the one-click "Sessie verlengen".
+The cookie holds two random values, `<token>.<unlock key>` (base64url). The table stores only SHA-256(token) and
+the staff member's private key, opened with their password at login, encrypted with the unlock key (and, once,
+a new recovery key waiting to be shown, encrypted the same way). So the database alone opens neither a session
+nor the private key, and logging out (deleting the row) forgets the unlocked key. Sessions end after IDLE of
+inactivity or ABSOLUTE after login; the web app may pass a shorter idle limit
+(`load(idle=...)`, from its settings). `seconds_left` tells the page when to warn, and `extend` is the one-click
+"Sessie verlengen".
 """
 
 from __future__ import annotations
@@ -72,14 +73,22 @@ def _session_id(token: bytes) -> str:
     return hashlib.sha256(token).hexdigest()
 
 
-def start(session: Session, user: StaffUser, *, second_factor_done: bool, now: datetime | None = None) -> str:
-    """A new session for `user`; returns the cookie value. Expired sessions are cleared on the way."""
+def start(session: Session, user: StaffUser, *, second_factor_done: bool, now: datetime | None = None,
+          private_key: PrivateKey | None = None, recovery_key: str | None = None) -> str:
+    """A new session for `user`; returns the cookie value. Expired sessions are cleared on the way.
+
+    `private_key` (opened with the password) and `recovery_key` (new, to show once) are kept encrypted under the
+    cookie's unlock key.
+    """
     now = now or utcnow()
     token, unlock_key = secrets.token_bytes(_TOKEN_BYTES), secrets.token_bytes(nacl.secret.SecretBox.KEY_SIZE)
     expires = now + (IDLE if second_factor_done else PENDING_SECOND_FACTOR)
     session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
+    box = nacl.secret.SecretBox(unlock_key)
     session.add(StaffSession(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now,
-                             expires_at=expires, second_factor_done=second_factor_done))
+                             expires_at=expires, second_factor_done=second_factor_done,
+                             key_box=bytes(box.encrypt(bytes(private_key))) if private_key is not None else None,
+                             recovery_box=bytes(box.encrypt(recovery_key.encode("ascii"))) if recovery_key else None))
     return f"{_b64(token)}.{_b64(unlock_key)}"
 
 
@@ -146,6 +155,25 @@ def private_key(loaded: LoadedSession) -> PrivateKey | None:
         return None
     try:
         return PrivateKey(nacl.secret.SecretBox(loaded.unlock_key).decrypt(loaded.record.key_box))
+    except nacl.exceptions.CryptoError:
+        return None
+
+
+def store_recovery_key(session: Session, loaded: LoadedSession, recovery_key: str) -> None:
+    loaded.record.recovery_box = bytes(nacl.secret.SecretBox(loaded.unlock_key).encrypt(recovery_key.encode("ascii")))
+
+
+def has_recovery_key(loaded: LoadedSession) -> bool:
+    return loaded.record.recovery_box is not None
+
+
+def take_recovery_key(session: Session, loaded: LoadedSession) -> str | None:
+    """The new recovery key waiting to be shown, removed from the session: it is shown once."""
+    box, loaded.record.recovery_box = loaded.record.recovery_box, None
+    if box is None:
+        return None
+    try:
+        return nacl.secret.SecretBox(loaded.unlock_key).decrypt(box).decode("ascii")
     except nacl.exceptions.CryptoError:
         return None
 

@@ -1,5 +1,8 @@
 """Fixtures for the back office web app: temp SQLite database and key directory, cheap Argon2, one report.
 
+`keys` creates the readers `lezer` (vlaamse-overheid) and `lezer-fp` (federale-politie), coordinators with key
+pairs, so that reports can be submitted; `keys.private` opens what `lezer` was granted.
+
 Every response a test client receives is checked for the security headers and for the absence of Set-Cookie.
 """
 
@@ -14,16 +17,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from nacl.public import PrivateKey, PublicKey
+from nacl.public import PrivateKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.app import create_app
-from integrity.reports import crypto, db, schemas, submission
+from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
+from integrity.reports.report_keys import Reader
+from tests.plugins.report_store import READER_PASSWORD, make_reader
 
-PASSPHRASE = "correct horse battery staple"
+__all__ = ["READER_PASSWORD"]
 WHAT_HAPPENED = "Het diensthoofd laat facturen van leverancier Kluisbouw NV dubbel betalen."
 PEOPLE = "het diensthoofd aankoop en een accountmanager"
 SECURITY_HEADERS = {
@@ -61,14 +66,21 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 @dataclass(frozen=True)
 class Keys:
-    public: PublicKey
-    private: PrivateKey
+    user_id: int
+    user_private: PrivateKey
+
+    @property
+    def private(self) -> Reader:
+        return Reader(self.user_id, self.user_private)
 
 
 @pytest.fixture
-def keys(backoffice_env: Path) -> Keys:
-    crypto.create_keys(PASSPHRASE)
-    return Keys(crypto.load_public_key(), crypto.load_private_key(PASSPHRASE))
+def keys(sessions: sessionmaker[Session]) -> Keys:
+    with sessions.begin() as session:
+        user, private = make_reader(session)
+        make_reader(session, "lezer-fp", profile_id="federale-politie")
+        user_id = user.id
+    return Keys(user_id, private)
 
 
 def make_draft(**changes: object) -> schemas.ReportDraft:
@@ -102,7 +114,7 @@ class Submitted:
 
 def submit(sessions: sessionmaker[Session], keys: Keys, **changes: object) -> Submitted:
     with sessions.begin() as session:
-        result = submission.submit_report(session, make_draft(**changes), keys.public)
+        result = submission.submit_report(session, make_draft(**changes))
         report_id = session.scalar(select(Report.id).where(Report.reference == result.reference))
     return Submitted(result.receipt_code, result.reference, str(report_id), result.ack_due, result.feedback_due)
 
@@ -126,7 +138,7 @@ def check_response(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def app(engine: Engine, keys: Keys) -> FastAPI:
+def app(engine: Engine) -> FastAPI:
     return create_app()
 
 

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backoffice.staff import COOKIE
 from integrity.reports import casework, deadlines, reporter, submission
 from integrity.reports.models import Report, ReportMessage
-from integrity.staff import accounts
+from integrity.staff import access, accounts, user_keys
 from integrity.staff import sessions as staff_sessions
 from integrity.staff.models import AuditEntry, CaseNote, Role
 from tests.backoffice.conftest import (
-    PASSPHRASE,
     PEOPLE,
     WHAT_HAPPENED,
     Keys,
@@ -73,18 +72,13 @@ def create_users(sessions: sessionmaker[Session]) -> dict[str, int]:
     return ids
 
 
-def login_as(client: TestClient, username: str, *, unlock: bool = True) -> None:
-    """A fresh session for `username` in this client (earlier cookies dropped), with the key unlocked."""
+def login_as(client: TestClient, username: str) -> None:
+    """A fresh session for `username` in this client (earlier cookies dropped); the password opens their key."""
     client.cookies.clear()
     page = client.get("/beheer/aanmelden")
     response = client.post("/beheer/aanmelden", data={"csrf": hidden(page.text, "csrf"), "gebruiker": username,
                                                       "wachtwoord": PASSWORD, "volgende": ""}, follow_redirects=False)
     assert response.status_code == 303, response.text
-    if unlock:
-        token = form_field(client.get("/beheer/sleutel").text, "/beheer/sleutel")
-        unlocked = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": PASSPHRASE},
-                               follow_redirects=False)
-        assert unlocked.status_code == 303
 
 
 def csrf_for(client: TestClient, sessions: sessionmaker[Session], form: str) -> str:
@@ -132,11 +126,14 @@ def audit_for(sessions: sessionmaker[Session], reference: str) -> list[tuple[str
 
 
 def assign_directly(sessions: sessionmaker[Session], reference: str, user_id: int | None) -> None:
+    """Set the assignee without the case pages; the report key follows the scope (wrapped with coord-a's key)."""
     with sessions.begin() as session:
         report = session.scalar(select(Report).where(Report.reference == reference))
         assert report is not None
         report.assignee_id = user_id
-        session.commit()
+        coordinator = accounts.get_user(session, "coord-a")
+        assert coordinator is not None
+        access.follow_scope(session, report, coordinator, user_keys.unlock(coordinator, PASSWORD))
 
 
 def make_case(sessions: sessionmaker[Session], keys: Keys, users: dict[str, int]) -> Submitted:
@@ -149,7 +146,7 @@ def make_case(sessions: sessionmaker[Session], keys: Keys, users: dict[str, int]
 def submit_at(sessions: sessionmaker[Session], keys: Keys, at: datetime, **changes: object) -> Submitted:
     """A report submitted through the service layer at another moment (for deadlines in the past)."""
     with sessions.begin() as session:
-        result = submission.submit_report(session, make_draft(**changes), keys.public, now=at)
+        result = submission.submit_report(session, make_draft(**changes), now=at)
         report_id = session.scalar(select(Report.id).where(Report.reference == result.reference))
     return Submitted(result.receipt_code, result.reference, str(report_id), result.ack_due, result.feedback_due)
 
@@ -183,7 +180,7 @@ def test_list_needs_a_login(client: TestClient) -> None:
 
 
 def test_list_shows_metadata_and_deadline_badges_but_no_content(client: TestClient, case: Submitted) -> None:
-    login_as(client, "coord-a", unlock=False)
+    login_as(client, "coord-a")
     page = client.get("/beheer/meldingen")
     assert page.status_code == 200
     assert case.reference in page.text
@@ -202,9 +199,9 @@ def test_list_filters_sorts_and_marks_overdue_cases(
     closed = submit_at(sessions, keys, now - timedelta(days=1))
     with sessions.begin() as session:
         casework.acknowledge(session, late_feedback.report_id, now=now - timedelta(days=100))  # feedback due ~10 d ago
-        casework.change_status(session, closed.report_id, "afgesloten", "dubbel", public_key=keys.public)
+        casework.change_status(session, closed.report_id, "afgesloten", "dubbel")
     assign_directly(sessions, late_ack.reference, users["coord-a"])
-    login_as(client, "coord-a", unlock=False)
+    login_as(client, "coord-a")
 
     by_deadline = client.get("/beheer/meldingen").text
     assert (position(by_deadline, late_feedback.reference) < position(by_deadline, late_ack.reference)
@@ -241,7 +238,7 @@ def test_list_filters_sorts_and_marks_overdue_cases(
 ])
 def test_bad_list_parameters_get_a_dutch_error(client: TestClient, users: dict[str, int], query: str,
                                                message: str) -> None:
-    login_as(client, "coord-a", unlock=False)
+    login_as(client, "coord-a")
     response = client.get(f"/beheer/meldingen?{query}")
     assert response.status_code == 400 and message in response.text
 
@@ -249,7 +246,7 @@ def test_bad_list_parameters_get_a_dutch_error(client: TestClient, users: dict[s
 def test_list_pages_by_fifty(client: TestClient, sessions: sessionmaker[Session], keys: Keys,
                              users: dict[str, int]) -> None:
     references = [submit(sessions, keys).reference for _ in range(53)]
-    login_as(client, "coord-a", unlock=False)
+    login_as(client, "coord-a")
     first = client.get("/beheer/meldingen?sorteer=datum")
     assert "53 meldingen" in first.text and "Pagina 1 van 2" in first.text
     assert sum(f">{ref}</a>" in first.text for ref in references) == 50
@@ -265,7 +262,7 @@ def test_unread_reporter_messages_are_counted_until_the_case_is_opened(
         client: TestClient, sessions: sessionmaker[Session], keys: Keys, case: Submitted) -> None:
     with sessions.begin() as session:
         for text in ("Nog iets: het gebeurde ook in april.", "En in mei."):
-            reporter.add_reporter_message(session, case.code, text, public_key=keys.public)
+            reporter.add_reporter_message(session, case.code, text)
     login_as(client, "coord-a")
     assert "2 nieuwe berichten van de melder" in client.get("/beheer/meldingen").text
     detail = client.get(f"/beheer/meldingen/{case.reference}").text
@@ -276,22 +273,37 @@ def test_unread_reporter_messages_are_counted_until_the_case_is_opened(
 # --- the detail page -------------------------------------------------------------------------------------------
 
 
-def test_locked_case_shows_metadata_and_the_way_to_unlock(
+def test_a_newcomer_waits_for_access_until_a_colleague_grants_it(
         client: TestClient, sessions: sessionmaker[Session], case: Submitted) -> None:
-    login_as(client, "coord-a", unlock=False)
+    with sessions.begin() as session:  # a coordinator who joins after the report came in: in scope, no key
+        accounts.create_user(session, "coord-nieuw", "Nieuwe Coördinator", Role.COORDINATOR, PASSWORD,
+                             profile_id=ORG_A)
+    login_as(client, "coord-nieuw")
+    listed = client.get("/beheer/meldingen")
+    assert case.reference in listed.text and "Wacht op toegang" in listed.text
     page = client.get(f"/beheer/meldingen/{case.reference}")
     assert page.status_code == 200
-    assert "Fraude en corruptie" in page.text and "Audit Vlaanderen" in page.text
-    unlock = f"/beheer/sleutel?volgende=%2Fbeheer%2Fmeldingen%2F{case.reference}"
-    assert f'href="{unlock}"' in page.text
+    assert "Fraude en corruptie" in page.text and "Audit Vlaanderen" in page.text and "wacht op toegang" in page.text
     assert WHAT_HAPPENED not in page.text and CONTACT not in page.text
-    assert ("coord-a", "report_viewed") not in audit_for(sessions, case.reference)
-    key_page = client.get(unlock)
-    unlocked = client.post("/beheer/sleutel", data={
-        "csrf": form_field(key_page.text, "/beheer/sleutel"), "wachtzin": PASSPHRASE,
-        "volgende": hidden(key_page.text, "volgende")}, follow_redirects=False)
-    assert unlocked.headers["location"] == f"/beheer/meldingen/{case.reference}"
-    assert WHAT_HAPPENED in client.get(unlocked.headers["location"]).text
+    assert ("coord-nieuw", "report_viewed") not in audit_for(sessions, case.reference)
+    assert post_form(client, sessions, case.reference, "melding-bericht").status_code == 423
+
+    login_as(client, "coord-a")  # a colleague with access grants it
+    waiting = client.get("/beheer/toegang")
+    assert "Nieuwe Coördinator" in waiting.text and "1 melding(en)" in waiting.text
+    with sessions.begin() as session:
+        newcomer = accounts.get_user(session, "coord-nieuw")
+        assert newcomer is not None
+        newcomer_id = newcomer.id
+    granted = client.post("/beheer/toegang", data={"csrf": form_field(waiting.text, "/beheer/toegang"),
+                                                   "collega": str(newcomer_id)})
+    assert granted.status_code == 200 and "Nieuwe Coördinator kan nu 1 melding(en) openen." in granted.text
+    assert ("coord-a", "access_granted") in audit_for(sessions, case.reference)
+    assert "Niemand wacht op toegang" in client.get("/beheer/toegang").text
+
+    login_as(client, "coord-nieuw")
+    assert "Wacht op toegang" not in client.get("/beheer/meldingen").text
+    assert WHAT_HAPPENED in client.get(f"/beheer/meldingen/{case.reference}").text
 
 
 def test_unlocked_case_is_decrypted_and_the_view_audited(
@@ -448,10 +460,14 @@ def test_closed_case_cannot_be_forwarded(client: TestClient, sessions: sessionma
     assert state(sessions, case.reference) == before
 
 
-def test_reply_needs_the_unlocked_key(client: TestClient, sessions: sessionmaker[Session], case: Submitted) -> None:
-    login_as(client, "coord-a", unlock=False)
+def test_reply_needs_a_key_for_the_report(client: TestClient, sessions: sessionmaker[Session],
+                                         case: Submitted) -> None:
+    with sessions.begin() as session:
+        accounts.create_user(session, "coord-nieuw", "Nieuwe Coördinator", Role.COORDINATOR, PASSWORD,
+                             profile_id=ORG_A)
+    login_as(client, "coord-nieuw")
     response = post_form(client, sessions, case.reference, "melding-bericht")
-    assert response.status_code == 423 and "Ontgrendel eerst de meldingen" in response.text
+    assert response.status_code == 423 and "nog geen sleutel voor deze melding" in response.text
     assert state(sessions, case.reference).messages == 0
     # changes that need no key work without it and answer with the confirmation
     assert post_form(client, sessions, case.reference, "melding-notitie").status_code == 303

@@ -1,7 +1,8 @@
-"""Staff sign-in: password, lock-out, second factor, CSRF, logout, unlocking the private key, own account."""
+"""Staff sign-in: password (which opens the private key), lock-out, second factor, CSRF, logout, own account."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.staff import accounts, totp
 from integrity.staff.models import AuditEntry, Role, StaffSession
-from tests.backoffice.conftest import PASSPHRASE, form_field, hidden
+from tests.backoffice.conftest import form_field, hidden
 
 PASSWORD = "een lang wachtwoord 42"
 
@@ -40,7 +41,7 @@ def test_pages_need_a_login_and_redirect_to_it(client: TestClient) -> None:
     response = client.get("/beheer/account", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/beheer/aanmelden?volgende=/beheer/account"
-    refused = client.post("/beheer/sleutel", data={"csrf": "x", "wachtzin": "y"})
+    refused = client.post("/beheer/account/wachtwoord", data={"csrf": "x", "huidig": "y"})
     assert refused.status_code == 401
     assert "niet (meer) aangemeld" in refused.text
 
@@ -94,36 +95,42 @@ def test_login_form_without_valid_csrf_is_refused(client: TestClient, coordinato
 def test_staff_form_with_another_forms_token_or_from_another_site_is_refused(
         client: TestClient, coordinator: str) -> None:
     login(client, coordinator)
-    page = client.get("/beheer/sleutel")
-    token = form_field(page.text, "/beheer/sleutel")
+    page = client.get("/beheer/account")
+    token = form_field(page.text, "/beheer/account/wachtwoord")
     logout_token = form_field(page.text, "/beheer/afmelden")
-    assert client.post("/beheer/sleutel", data={"csrf": logout_token, "wachtzin": PASSPHRASE}).status_code == 400
-    cross = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": PASSPHRASE},
+    data = {"huidig": PASSWORD, "nieuw": "een ander lang wachtwoord", "herhaal": "een ander lang wachtwoord"}
+    assert client.post("/beheer/account/wachtwoord", data={"csrf": logout_token, **data}).status_code == 400
+    cross = client.post("/beheer/account/wachtwoord", data={"csrf": token, **data},
                         headers={"sec-fetch-site": "cross-site"})
     assert cross.status_code == 400
-    assert client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": PASSPHRASE},
+    assert client.post("/beheer/account/wachtwoord", data={"csrf": token, **data},
                        follow_redirects=False).status_code == 303
 
 
-def test_unlocking_the_key_needs_the_passphrase_and_is_audited(
+def test_the_password_opens_the_key_at_login_and_the_recovery_key_is_shown_once(
         client: TestClient, coordinator: str, sessions: sessionmaker[Session]) -> None:
-    login(client, coordinator)
-    token = form_field(client.get("/beheer/sleutel").text, "/beheer/sleutel")
-    wrong = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": "verkeerde wachtzin"})
-    assert wrong.status_code == 401 and "Die wachtzin klopt niet" in wrong.text
-    with sessions.begin() as session:
-        assert session.scalar(select(StaffSession.key_box)) is None
-    right = client.post("/beheer/sleutel", data={"csrf": token, "wachtzin": PASSPHRASE, "volgende": "/beheer/account"},
-                        follow_redirects=False)
-    assert right.status_code == 303 and right.headers["location"] == "/beheer/account"
+    first = login(client, coordinator)
+    assert first.status_code == 303 and first.headers["location"] == "/beheer/herstelsleutel"
     with sessions.begin() as session:
         box = session.scalar(select(StaffSession.key_box))
+        user = accounts.get_user(session, coordinator)
+        assert user is not None and user.recovery_box is not None and user.private_key_box is not None
     assert box is not None and len(box) > 32
-    assert "key_unlocked" in audit_actions(sessions)
-    assert "meldingen ontgrendeld" in client.get("/beheer/account").text
+    shown = client.get("/beheer/herstelsleutel")
+    recovery_key = re.search(r'<code id="herstelsleutel">([A-Z2-7-]+)</code>', shown.text)
+    assert recovery_key and len(recovery_key.group(1)) == 39  # 32 characters in groups of four
+    again = client.get("/beheer/herstelsleutel")
+    assert recovery_key.group(1) not in again.text and "al getoond" in again.text
+    with sessions.begin() as session:
+        assert session.scalar(select(StaffSession.recovery_box)) is None
+    assert "sleutel geopend" in client.get("/beheer/account").text
+    assert "recovery_key_shown" in audit_actions(sessions)
+    client.cookies.clear()
+    assert login(client, coordinator).headers["location"] == "/beheer"  # shown at the first login only
 
 
 def test_next_parameter_cannot_redirect_to_another_site(client: TestClient, coordinator: str) -> None:
+    login(client, coordinator)  # the first login shows the recovery key first
     response = login(client, coordinator, volgende="https://evil.example/")
     assert response.headers["location"] == "/beheer"
     response = login(client, coordinator, volgende="//evil.example/beheer")

@@ -45,7 +45,7 @@ def test_permission_matrix(client: TestClient, sessions: sessionmaker[Session], 
     users = create_users(sessions)
     case: Submitted = make_case(sessions, keys, users)
     if username:
-        login_as(client, username, unlock=username != "beheerder")
+        login_as(client, username)
     before = state(sessions, case.reference)
     if action == "list":
         response = client.get("/beheer/meldingen", follow_redirects=False)

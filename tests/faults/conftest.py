@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devtools.postgres import PostgresServer, PostgresUnavailable, temporary_postgres
 from devtools.stack import Stack, StackError, free_port, prepare_reports, running_stack
-from integrity.reports import casework, crypto, db, reporter
+from integrity.reports import casework, db, reporter
 from integrity.reports.models import Report
-from tests.conftest import require_model
+from tests.conftest import COORDINATOR_PASSWORD, require_model, staff_reader
 
-PASSPHRASE = "fault tests passphrase"
 WAIT = 60  # seconds: the longest any single wait in these tests may take
 
 
@@ -118,7 +117,7 @@ class FaultStack:
 
     def reports_with(self, marker: str) -> list[dict[str, Any]]:
         """The decrypted contents of the stored reports whose text contains `marker`."""
-        private = crypto.load_private_key(PASSPHRASE)
+        private = staff_reader(self.env["DATABASE_URL"])
         with self.sessions() as session:
             contents = [{**casework.read_report(session, s.id, private, mark_read=False).content,
                          "reference": s.reference} for s in casework.list_reports(session)]
@@ -160,7 +159,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack
     try:
         url = postgres.create_database()
         env = {"DATABASE_URL": url, "INTEGRITY_KEY_DIR": str(base / "keys"), "INTEGRITY_ARGON2_PROFILE": "test",
-               "INTEGRITY_KEY_PASSPHRASE": PASSPHRASE}
+               "BACKOFFICE_COORDINATOR_PASSWORD": COORDINATOR_PASSWORD}
         with pytest.MonkeyPatch.context() as patch:
             for name, value in env.items():
                 patch.setenv(name, value)

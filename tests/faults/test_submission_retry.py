@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions import forms, report_form
 from actions.report_form import ActionReportFinish, ActionReportIntro, submission_id
-from integrity.reports import crypto, db, errors, reporter
+from integrity.reports import db, errors, reporter
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
+from tests.plugins.report_store import make_reader
 from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen RT-1", "report_when": "gisteren",
@@ -44,10 +45,11 @@ def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None, w
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
     monkeypatch.setenv("INTEGRITY_ARGON2_PROFILE", "test")
     monkeypatch.setenv("INTEGRITY_KEY_DIR", str(tmp_path / "keys"))
-    crypto.create_keys("retry tests passphrase")
     engine = db.make_engine(f"sqlite:///{tmp_path / 'reports.db'}")
     upgrade(engine)
     factory = db.make_sessionmaker(engine)
+    with factory.begin() as session:  # a reader with a key pair: reports nobody could read are refused
+        make_reader(session)
     monkeypatch.setattr(forms, "sessions", lambda: factory)
     yield factory
     engine.dispose()

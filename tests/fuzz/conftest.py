@@ -14,13 +14,15 @@ from sqlalchemy import select, update
 
 from backoffice.app import create_app
 from backoffice.settings import Settings
-from integrity.reports import casework, crypto, db, reporter, schemas, submission
+from integrity.reports import casework, db, reporter, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
-from integrity.staff import accounts
+from integrity.reports.report_keys import Reader
+from integrity.staff import access, accounts, user_keys
+from integrity.staff.models import StaffUser
 from tests.fuzz.rasa_stub import RasaStub, running_rasa_stub
 from tests.fuzz.targets import Discovery, discover, discovered_endpoints
-from tests.fuzz.world import PASSPHRASE, PASSWORD, USERS, Seeded, World
+from tests.fuzz.world import PASSWORD, USERS, Seeded, World
 
 BULK_REPORTS = 52
 REPORTS = (  # (profile, what happened, who gets it)
@@ -54,11 +56,9 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
         yield replace(Settings.from_env(), purge=False, **limits)
 
 
-def _seed(settings: Settings) -> tuple[list[Seeded], dict[str, int]]:
+def _seed(settings: Settings) -> tuple[list[Seeded], dict[str, int], dict[str, bytes]]:
     engine = db.make_engine(settings.database_url)
     upgrade(engine)
-    crypto.create_keys(PASSPHRASE)
-    public, private = crypto.load_public_key(), crypto.load_private_key(PASSPHRASE)
     factory = db.make_sessionmaker(engine)
     user_ids: dict[str, int] = {}
     seeded: list[Seeded] = []
@@ -66,29 +66,43 @@ def _seed(settings: Settings) -> tuple[list[Seeded], dict[str, int]]:
         for role, (username, kind, profile, actor) in USERS.items():
             user_ids[role] = accounts.create_user(session, username, f"Fuzz {role}", kind, PASSWORD,
                                                   profile_id=profile, actor=actor).id
+        session.commit()
+        coordinators = {profile: session.get(StaffUser, user_ids[role])
+                        for role, profile in (("coordinator", "vlaamse-overheid"),
+                                              ("other-organisation", "federale-politie"))}
+        keys = {profile: user_keys.unlock(user, PASSWORD) for profile, user in coordinators.items() if user}
         for profile, text, fate in REPORTS:
+            coordinator, key = coordinators[profile], keys[profile]
+            assert coordinator is not None and key is not None
             draft = schemas.ReportDraft(category="fraude_corruptie", what_happened=text, profile_id=profile,
                                         channel="web", when="vorige week", where="gebouw A")
-            result = submission.submit_report(session, draft, public)
+            result = submission.submit_report(session, draft)
             report_id = str(session.scalar(select(Report.id).where(Report.reference == result.reference)))
             seeded.append(Seeded(result.reference, report_id, result.receipt_code))
-            reporter.add_reporter_message(session, result.receipt_code, "Ik heb er nog een foto van.",
-                                         public_key=public)
+            reporter.add_reporter_message(session, result.receipt_code, "Ik heb er nog een foto van.")
             if fate != "new":  # a reply acknowledges the report; "new" keeps the acknowledge form on its page
-                casework.reply_to_reporter(session, report_id, "Dank je, we bekijken het.", private)
+                casework.reply_to_reporter(session, report_id, "Dank je, we bekijken het.",
+                                           Reader(coordinator.id, key))
             if fate == "handler":
                 session.execute(update(Report).where(Report.id == report_id).values(assignee_id=user_ids["handler"]))
             elif fate == "forwarded":
                 session.execute(update(Report).where(Report.id == report_id).values(target_actor="vertrouwenspersoon"))
             elif fate == "closed":
-                casework.change_status(session, report_id, "afgesloten", "Afgehandeld.", public_key=public)
+                casework.change_status(session, report_id, "afgesloten", "Afgehandeld.")
+            if fate in ("handler", "forwarded"):  # the report key follows the scope, as the case pages do it
+                report = session.get(Report, report_id)
+                assert report is not None
+                session.refresh(report)
+                access.follow_scope(session, report, coordinator, key)
             session.commit()
         for number in range(BULK_REPORTS):  # more than one page of the case list: its paging links get fuzzed too
             submission.submit_report(session, schemas.ReportDraft(
                 category="pesten", what_happened=f"Melding nummer {number} over pesten op de dienst.",
-                profile_id="vlaamse-overheid", channel="web"), public)
+                profile_id="vlaamse-overheid", channel="web"))
+        staff_keys = {role: bytes(key) for role in USERS
+                      if (key := user_keys.unlock(session.get(StaffUser, user_ids[role]), PASSWORD)) is not None}
     engine.dispose()
-    return seeded, user_ids
+    return seeded, user_ids, staff_keys
 
 
 _worlds: list[World] = []
@@ -105,10 +119,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def world(app_settings: Settings, rasa_stub: RasaStub) -> Iterator[World]:
-    reports, user_ids = _seed(app_settings)
+    reports, user_ids, staff_keys = _seed(app_settings)
     app = create_app(replace(app_settings, rasa_url=rasa_stub.url))
     with TestClient(app, raise_server_exceptions=False) as client:
-        world = World(app, client, app.state.engine, reports, user_ids)
+        world = World(app, client, app.state.engine, reports, user_ids, staff_keys)
         _worlds.append(world)
         yield world
 

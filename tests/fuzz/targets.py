@@ -32,14 +32,15 @@ from tests.fuzz.world import ANONYMOUS, ROLES, World
 EXPECTED_ROUTES = {
     "GET /opvolgen", "POST /opvolgen", "POST /opvolgen/bericht", "GET /chat", "POST /chat/berichten",
     "GET /beheer", "GET /beheer/aanmelden", "POST /beheer/aanmelden", "GET /beheer/aanmelden/code",
-    "POST /beheer/aanmelden/code", "POST /beheer/afmelden", "GET /beheer/sleutel", "POST /beheer/sleutel",
-    "GET /beheer/account", "POST /beheer/account/tweede-stap", "POST /beheer/account/wachtwoord",
+    "POST /beheer/aanmelden/code", "POST /beheer/afmelden", "GET /beheer/herstelsleutel", "GET /beheer/herstel",
+    "POST /beheer/herstel", "GET /beheer/toegang", "POST /beheer/toegang", "GET /beheer/account",
+    "POST /beheer/account/tweede-stap", "POST /beheer/account/wachtwoord",
     "GET /static/{path}",
 }
 # POST endpoints whose form must be found on a page (else form discovery is broken and fuzzing stays shallow).
 EXPECTED_FORMS = {
     "POST /opvolgen", "POST /opvolgen/bericht", "POST /beheer/aanmelden", "POST /beheer/aanmelden/code",
-    "POST /beheer/afmelden", "POST /beheer/sleutel", "POST /beheer/account/tweede-stap",
+    "POST /beheer/afmelden", "POST /beheer/account/tweede-stap",
     "POST /beheer/account/wachtwoord",
 }
 MAX_URLS_PER_PAGE = 24  # path-parameter combinations visited per GET route and role

@@ -17,11 +17,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import note
 from hypothesis.control import currently_in_test_context
+from nacl.public import PrivateKey
 from sqlalchemy import Engine, delete, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.reports.models import FollowUpAttempt
-from integrity.staff import accounts, passwords, sessions
+from integrity.staff import accounts, passwords, sessions, user_keys
 from integrity.staff.models import Role
 from tests.fuzz.checks import Allowed, Snapshot, response_problems
 from tests.fuzz.discovery import Endpoint, parse_forms
@@ -32,7 +33,6 @@ PENDING = "tweede-stap"  # password given, second factor not yet: the only way t
 ROLES = (ANONYMOUS, "admin", "coordinator", "handler", PENDING)
 CASE_WORKERS = ("coordinator", "handler")
 PASSWORD = "een lang wachtwoord voor fuzzing 42"
-PASSPHRASE = "fuzzing passphrase of the back office"
 USERS = {  # role -> (username, Role, profile, actor)
     "admin": ("fuzz-admin", Role.ADMIN, None, None),
     "coordinator": ("fuzz-coord", Role.COORDINATOR, "vlaamse-overheid", None),
@@ -42,13 +42,12 @@ USERS = {  # role -> (username, Role, profile, actor)
 }
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
-# Refused requests that store something on purpose (endpoint key patterns, fnmatch): failed sign-ins and wrong
-# passphrases are audited, wrong receipt codes feed the (keyed-hash) throttle, and a refused case form shows the
-# case again, which is audited as a view. Nothing else may change when a request is refused.
+# Refused requests that store something on purpose (endpoint key patterns, fnmatch): failed sign-ins are audited,
+# wrong receipt codes feed the (keyed-hash) throttle, and a refused case form shows the case again, which is
+# audited as a view. Nothing else may change when a request is refused.
 ALLOWED_ON_REFUSAL: dict[str, Allowed] = {
     "POST /beheer/aanmelden": Allowed(audit_actions=frozenset({"login_failed", "account_locked"})),
     "POST /beheer/aanmelden/code": Allowed(audit_actions=frozenset({"login_failed", "account_locked"})),
-    "POST /beheer/sleutel": Allowed(audit_actions=frozenset({"login_failed"})),
     "POST /opvolgen": Allowed(tables=frozenset({"follow_up_attempts"})),
     "POST /beheer/meldingen/*": Allowed(audit_actions=frozenset({"report_viewed"})),
 }
@@ -75,6 +74,7 @@ class World:
     engine: Engine
     reports: list[Seeded]
     user_ids: dict[str, int]
+    staff_keys: dict[str, bytes] = field(default_factory=dict)  # role -> private key, to repair fuzzed accounts
     tables: list[str] = field(default_factory=list)
     cookies: dict[str, str] = field(default_factory=dict)
     # endpoint key -> Counter of "role:status", for the summary `pytest -v tests/fuzz` prints
@@ -87,7 +87,7 @@ class World:
     @property
     def pool(self) -> list[str]:
         """Real values that get fuzzed input past the first checks (path parameters, selects, passwords)."""
-        values = {PASSWORD, PASSPHRASE, *(u[0] for u in USERS.values()), *map(str, self.user_ids.values())}
+        values = {PASSWORD, *(u[0] for u in USERS.values()), *map(str, self.user_ids.values())}
         for seeded in self.reports:
             values |= {seeded.reference, seeded.report_id, seeded.code, seeded.code.replace(" ", "")}
         values |= {"nieuw", "ontvangen", "in_behandeling", "doorverwezen", "afgesloten", "vertrouwenspersoon",
@@ -146,7 +146,13 @@ class World:
                                         .seal(TOTP_SECRET) if wanted_totp else None)
             db.commit()
             if not passwords.verify_password(user.password_hash, PASSWORD):
-                accounts.set_password(db, user, PASSWORD)
+                user.password_hash = passwords.hash_password(PASSWORD)
+            if role in self.staff_keys and user_keys.unlock(user, PASSWORD) is None:
+                # a fuzzed password change, admin reset or new key pair: the seeded key under PASSWORD again
+                private = PrivateKey(self.staff_keys[role])
+                user.public_key = bytes(private.public_key)
+                user_keys.rewrap(user, private, PASSWORD)
+            db.commit()
 
     def _login(self, role: str) -> str:
         self._repair_account(role)
@@ -157,13 +163,6 @@ class World:
         assert response.status_code == 303, f"login of {role} failed: {response.status_code}"
         cookie = response.cookies.get("bo_sessie")
         assert cookie, f"login of {role} set no session cookie"
-        if role in CASE_WORKERS:
-            page = self.send("GET", "/beheer/sleutel", cookie=cookie)
-            form = next(f for f in parse_forms(page.text) if f.action == "/beheer/sleutel")
-            self.client.cookies.clear()
-            unlocked = self.client.post("/beheer/sleutel", data={**form.hidden, "wachtzin": PASSPHRASE},
-                                        headers={"cookie": f"bo_sessie={cookie}"}, follow_redirects=False)
-            assert unlocked.status_code == 303, f"unlocking the key as {role} failed: {unlocked.status_code}"
         return cookie
 
     # --- forms --------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Fixtures for the report store (reports and back office tables): temporary key directory, SQLite file and a
-throwaway PostgreSQL cluster. A plugin (tests/conftest.py); tests/reports/ and tests/staff/ use `report_env` for
-every test.
+throwaway PostgreSQL cluster, and `keys`: a coordinator of vlaamse-overheid with a key pair, whose key opens the
+reports submitted after it exists (`keys.private` is a `report_keys.Reader`). A plugin (tests/conftest.py);
+tests/reports/ and tests/staff/ use `report_env` for every test.
 
 The PostgreSQL cluster is started once per session from Debian's server binaries (`make test-deps` installs them)
 in a temporary directory owned by the `postgres` user when running as root, on a free port on 127.0.0.1; every
@@ -14,16 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from nacl.public import PrivateKey, PublicKey
+from nacl.public import PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from devtools.postgres import PostgresServer, PostgresUnavailable, temporary_postgres
-from integrity.reports import crypto, db
+from integrity.reports import db
 from integrity.reports.cli import upgrade
+from integrity.reports.report_keys import Reader
 from integrity.reports.schemas import ReportDraft
+from integrity.staff import accounts, user_keys
+from integrity.staff.models import Role, StaffUser
 
-PASSPHRASE = "correct horse battery staple"
+PASSPHRASE = "correct horse battery staple"  # the old installation key's, in the migration tests
+READER_PASSWORD = "lezer wachtwoord 2026"
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -95,15 +100,36 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 @dataclass(frozen=True)
 class Keys:
-    public: PublicKey
-    private: PrivateKey
+    """A reader: coordinator `lezer` of vlaamse-overheid. Reports of that organisation get a grant for them."""
+
+    user_id: int
+    user_private: PrivateKey
     directory: Path
+
+    @property
+    def private(self) -> Reader:
+        return Reader(self.user_id, self.user_private)
+
+
+def make_reader(session: Session, username: str = "lezer", role: Role = Role.COORDINATOR,
+                profile_id: str = "vlaamse-overheid", actor: str | None = None,
+                password: str = READER_PASSWORD) -> tuple[StaffUser, PrivateKey]:
+    """A staff member with a key pair (made by create_user), and their private key opened with the password."""
+    user = accounts.create_user(session, username, username, role, password, profile_id=profile_id, actor=actor)
+    private = user_keys.unlock(user, password)
+    assert private is not None
+    return user, private
 
 
 @pytest.fixture
-def keys(report_env: Path) -> Keys:
-    crypto.create_keys(PASSPHRASE)
-    return Keys(crypto.load_public_key(), crypto.load_private_key(PASSPHRASE), report_env)
+def keys(report_env: Path, sessions: sessionmaker[Session]) -> Keys:
+    """`lezer` for vlaamse-overheid (its key is `keys.private`) and `lezer-fp` for federale-politie, so that
+    reports of both organisations can be submitted (a report nobody could read is refused: errors.NoReaders)."""
+    with sessions.begin() as session:
+        user, private = make_reader(session)
+        make_reader(session, "lezer-fp", profile_id="federale-politie")
+        user_id = user.id
+    return Keys(user_id, private, report_env)
 
 
 def make_draft(**changes: object) -> ReportDraft:

@@ -1,4 +1,4 @@
-"""Back office key pair, passphrase protection and key files (no database)."""
+"""Key pairs, password protection and the old installation key files (no database)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey
 
-from integrity.reports import crypto
+from integrity.reports import crypto, installation_key
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -27,9 +27,9 @@ def test_keypair_seals_and_unlocks_with_the_passphrase() -> None:
 
 def test_wrong_passphrase_is_a_clear_error() -> None:
     _, encrypted = crypto.generate_keypair(PASSPHRASE)
-    with pytest.raises(crypto.WrongPassphrase, match="Wrong passphrase"):
+    with pytest.raises(crypto.WrongPassphrase, match="Wrong password or passphrase"):
         crypto.unlock_private_key(encrypted, "correct horse battery stapler")
-    with pytest.raises(crypto.KeyFileError, match="not a back office private key"):
+    with pytest.raises(crypto.KeyFileError, match="not a password-protected private key"):
         crypto.unlock_private_key(b"garbage" * 20, PASSPHRASE)
 
 
@@ -38,34 +38,29 @@ def test_passphrase_is_unicode_normalised() -> None:
     crypto.unlock_private_key(encrypted, "wachtwoord met cafe\u0301 erin")
 
 
-def test_key_files_permissions_and_no_silent_overwrite(report_env: Path) -> None:
-    directory, archived = crypto.create_keys(PASSPHRASE)
-    assert directory == report_env and archived is None
-    private_file = report_env / crypto.PRIVATE_KEY_FILE
+def test_installation_key_files_permissions_and_destruction(report_env: Path) -> None:
+    """The old installation key (read only by the key migration): made 0600, never overwritten, destroyed."""
+    with pytest.raises(crypto.KeyFileError, match="INTEGRITY_KEY_DIR"):
+        installation_key.load_public_key()
+    with pytest.raises(crypto.KeyFileError, match="too short"):
+        installation_key.create_keys("kort")
+    directory = installation_key.create_keys(PASSPHRASE)
+    private_file = directory / installation_key.PRIVATE_KEY_FILE
     assert stat.S_IMODE(private_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(report_env.stat().st_mode) == 0o700
-    public_before = crypto.load_public_key()
-
+    public_before = installation_key.load_public_key()
     with pytest.raises(crypto.KeyFileError, match="already exist"):
-        crypto.create_keys(PASSPHRASE)
-    assert crypto.load_public_key() == public_before
+        installation_key.create_keys(PASSPHRASE)
+    assert installation_key.load_public_key() == public_before
+    with pytest.raises(crypto.WrongPassphrase):
+        installation_key.load_private_key("not the passphrase at all")
+    assert bytes(installation_key.load_private_key(PASSPHRASE).public_key) == bytes(public_before)
 
-    _, archived = crypto.create_keys(PASSPHRASE, force=True)
-    assert archived is not None and archived.name.startswith(f"{crypto.PRIVATE_KEY_FILE}.")
-    assert stat.S_IMODE(archived.stat().st_mode) == 0o600
-    assert crypto.load_public_key() != public_before
-    assert bytes(crypto.unlock_private_key(archived.read_bytes(), PASSPHRASE).public_key) == bytes(public_before)
-
-
-def test_missing_keys_short_passphrase_and_interrupted_rotation(report_env: Path) -> None:
-    with pytest.raises(crypto.KeyFileError, match="keygen"):
-        crypto.load_public_key()
-    with pytest.raises(crypto.KeyFileError, match="too short"):
-        crypto.create_keys("kort")
-    crypto.create_keys(PASSPHRASE)
-    (report_env / f"{crypto.PRIVATE_KEY_FILE}.new").write_bytes(b"x")
-    with pytest.raises(crypto.KeyFileError, match="interrupted key rotation"):
-        crypto.load_private_key(PASSPHRASE)
+    removed = installation_key.destroy()
+    assert {path.name for path in removed} == {installation_key.PRIVATE_KEY_FILE, installation_key.PUBLIC_KEY_FILE}
+    assert not installation_key.keys_exist()
+    with pytest.raises(crypto.KeyFileError):
+        installation_key.load_private_key(PASSPHRASE)
 
 
 def test_argon2_profile_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,7 @@ SENDER = "telegram:987654321"
 
 def submit(session: Session, keys: Keys, **changes: object) -> tuple[str, str, bytes]:
     """(receipt code, report id, reporter key) of a new report."""
-    submitted = submission.submit_report(session, make_draft(**changes), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(**changes), now=T0)
     report_id, key = reporter.authenticate_reporter(session, submitted.receipt_code, None, now=T0)
     session.commit()  # as the channel does
     return submitted.receipt_code, report_id, key
@@ -56,7 +56,7 @@ def attempt_count(session: Session) -> int:
 
 
 def test_authenticate_returns_the_report_id_and_the_key_of_the_code(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     report_id, key = reporter.authenticate_reporter(session, submitted.receipt_code, SENDER, now=T0)
     assert str(uuid.UUID(report_id)) == report_id
     assert casework.read_report(session, report_id, keys.private).summary.reference == submitted.reference
@@ -67,7 +67,7 @@ def test_authenticate_returns_the_report_id_and_the_key_of_the_code(session: Ses
 def test_authenticate_derives_once_per_attempt(
     session: Session, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code = submission.submit_report(session, make_draft(), keys.public, now=T0).receipt_code
+    code = submission.submit_report(session, make_draft(), now=T0).receipt_code
     calls: list[str] = []
     derive_both = receipts.derive_both
 
@@ -82,12 +82,12 @@ def test_authenticate_derives_once_per_attempt(
     with pytest.raises(UnknownReceipt):
         reporter.authenticate_reporter(session, wrong_code(code), SENDER)
     reporter.follow_up(session, code, SENDER)
-    reporter.add_reporter_message(session, code, "aanvulling", throttle_key=SENDER, public_key=keys.public)
+    reporter.add_reporter_message(session, code, "aanvulling", throttle_key=SENDER)
     assert len(calls) == 4
 
 
 def test_authenticate_records_failures_and_throttles(session: Session, keys: Keys) -> None:
-    code = submission.submit_report(session, make_draft(), keys.public, now=T0).receipt_code
+    code = submission.submit_report(session, make_draft(), now=T0).receipt_code
     session.commit()
     wrong = wrong_code(code)
     for minute in range(reporter.FOLLOW_UP_MAX_FAILURES):
@@ -154,7 +154,7 @@ def test_unknown_report_id_is_report_not_found(session: Session, keys: Keys) -> 
     with pytest.raises(ReportNotFound):
         reporter.reporter_view(session, str(uuid.uuid4()), key)
     with pytest.raises(ReportNotFound):
-        reporter.add_reporter_message_with_key(session, str(uuid.uuid4()), key, "hallo", public_key=keys.public)
+        reporter.add_reporter_message_with_key(session, str(uuid.uuid4()), key, "hallo")
 
 
 # --- add_reporter_message_with_key ------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_message_with_the_right_key_is_stored_for_both_sides(session: Session, k
     at = T0 + timedelta(days=2)
     with db.transaction(session):
         reporter.add_reporter_message_with_key(session, report_id, key, "  Factuur 2024-0117.\r\n",
-                                              public_key=keys.public, now=at)
+                                              now=at)
     session.rollback()  # committed
     [summary] = casework.list_reports(session)
     assert summary.unread_messages == 1
@@ -179,21 +179,20 @@ def test_message_with_the_right_key_is_stored_for_both_sides(session: Session, k
 def test_message_with_a_wrong_key_stores_nothing(session: Session, keys: Keys) -> None:
     _, report_id, _ = submit(session, keys)
     with pytest.raises(WrongReporterKey):
-        reporter.add_reporter_message_with_key(session, report_id, secrets.token_bytes(32), "hallo",
-                                              public_key=keys.public)
+        reporter.add_reporter_message_with_key(session, report_id, secrets.token_bytes(32), "hallo")
     session.rollback()
     assert message_count(session) == 0
 
 
 def test_closed_report_refuses_a_message(session: Session, keys: Keys) -> None:
     code, report_id, key = submit(session, keys)
-    casework.change_status(session, report_id, ReportStatus.AFGESLOTEN, "afgerond", public_key=keys.public)
+    casework.change_status(session, report_id, ReportStatus.AFGESLOTEN, "afgerond")
     session.commit()
     with pytest.raises(ReportClosed) as error:
-        reporter.add_reporter_message_with_key(session, report_id, key, "nog iets", public_key=keys.public)
+        reporter.add_reporter_message_with_key(session, report_id, key, "nog iets")
     assert "afgesloten" in error.value.user_message
     with pytest.raises(ReportClosed):
-        reporter.add_reporter_message(session, code, "nog iets", public_key=keys.public)
+        reporter.add_reporter_message(session, code, "nog iets")
     session.rollback()
     assert message_count(session) == 0
     assert reporter.reporter_view(session, report_id, key).status == ReportStatus.AFGESLOTEN  # still readable
@@ -203,9 +202,8 @@ def test_closed_report_refuses_a_message(session: Session, keys: Keys) -> None:
 def test_bad_text_is_refused_before_the_key_or_the_code(session: Session, keys: Keys, text: str) -> None:
     code, report_id, _ = submit(session, keys)
     with pytest.raises(ReportValidationError):
-        reporter.add_reporter_message_with_key(session, report_id, secrets.token_bytes(32), text,
-                                              public_key=keys.public)
+        reporter.add_reporter_message_with_key(session, report_id, secrets.token_bytes(32), text)
     with pytest.raises(ReportValidationError):  # no failed attempt recorded for a bad text with a wrong code
-        reporter.add_reporter_message(session, wrong_code(code), text, throttle_key=SENDER, public_key=keys.public)
+        reporter.add_reporter_message(session, wrong_code(code), text, throttle_key=SENDER)
     assert attempt_count(session) == 0
     assert message_count(session) == 0

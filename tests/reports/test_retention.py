@@ -25,9 +25,9 @@ def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 async def test_scheduled_purge_deletes_old_closed_reports_and_survives_failures(
         sessions: sessionmaker[Session], keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
     with sessions.begin() as session:
-        old = submission.submit_report(session, make_draft(), keys.public,
+        old = submission.submit_report(session, make_draft(),
                                     now=deadlines.utcnow() - timedelta(days=40))
-        kept = submission.submit_report(session, make_draft(), keys.public)
+        kept = submission.submit_report(session, make_draft())
         casework.change_status(session, old.reference, "afgesloten", "klaar",
                               now=deadlines.utcnow() - timedelta(days=35))
     task = asyncio.create_task(retention.purge_periodically(sessions, days=30, interval_seconds=0.05))

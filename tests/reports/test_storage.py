@@ -15,7 +15,7 @@ from nacl.public import PrivateKey
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import casework, crypto, db, errors, receipts, reporter, schemas, submission
+from integrity.reports import casework, crypto, db, errors, receipts, report_keys, reporter, schemas, submission
 from integrity.reports.errors import (
     FollowUpThrottled,
     InvalidStatusChange,
@@ -24,7 +24,8 @@ from integrity.reports.errors import (
     UnknownReceipt,
 )
 from integrity.reports.models import FollowUpAttempt, Report, ReportMessage, ReportStatus, StatusChange
-from tests.plugins.report_store import PASSPHRASE, Keys, make_draft
+from integrity.reports.report_keys import Reader
+from tests.plugins.report_store import Keys, make_draft
 
 T0 = datetime(2026, 1, 30, 9, 0, tzinfo=timezone.utc)
 SECRET_TEXT = "Geheime observatie: kluis 4711 wordt elke vrijdag leeggehaald"
@@ -45,7 +46,7 @@ def raw_database_text(engine: Engine) -> bytes:
 
 
 def test_submit_then_list_shows_metadata_and_deadlines(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     assert submitted.ack_due == T0 + timedelta(days=7)
     assert submitted.feedback_due == datetime(2026, 4, 30, 9, 0, tzinfo=timezone.utc)
 
@@ -69,13 +70,17 @@ def test_submit_then_list_shows_metadata_and_deadlines(session: Session, keys: K
 
 
 def test_content_is_unreadable_without_the_private_key(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
+    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT))
     stored = session.scalar(select(Report))
     assert stored is not None
     with pytest.raises(crypto.DecryptionError):
         crypto.unseal(PrivateKey.generate(), stored.content_sealed)
     with pytest.raises(crypto.DecryptionError):
-        casework.read_report(session, stored.id, PrivateKey.generate())
+        crypto.unseal(keys.user_private, stored.content_sealed)  # the reader's own key is not the report's
+    with pytest.raises(report_keys.NoAccess):  # a grant, but another private key
+        casework.read_report(session, stored.id, Reader(keys.user_id, PrivateKey.generate()))
+    with pytest.raises(report_keys.NoAccess):  # the right key under another staff member's id: no grant
+        casework.read_report(session, stored.id, Reader(keys.user_id + 1000, keys.user_private))
 
     detail = casework.read_report(session, submitted.reference, keys.private)
     assert detail.content["what_happened"] == SECRET_TEXT
@@ -87,7 +92,7 @@ def test_only_the_receipt_hash_is_stored_and_nothing_in_plaintext(
     session: Session, engine: Engine, keys: Keys
 ) -> None:
     draft = make_draft(what_happened=SECRET_TEXT, anonymous=False, contact=CONTACT)
-    submitted = submission.submit_report(session, draft, keys.public)
+    submitted = submission.submit_report(session, draft)
     code = receipts.normalise(submitted.receipt_code)
     assert len(code) >= 16 and code.isdigit()
     assert submitted.receipt_code == " ".join(code[i:i + 4] for i in range(0, 16, 4))
@@ -111,8 +116,8 @@ def test_only_the_receipt_hash_is_stored_and_nothing_in_plaintext(
     assert stored.receipt_hash.encode() in raw  # the scan does see the stored values
 
 
-# These tables describe back office staff (who logged in, who did what), never a reporter.
-STAFF_TABLES = {"staff_users", "staff_sessions", "audit_log"}
+# These tables describe back office staff (who logged in, who did what, who holds a key), never a reporter.
+STAFF_TABLES = {"staff_users", "staff_sessions", "audit_log", "report_key_grants"}
 
 
 def test_no_column_can_hold_a_reporter_identity(engine: Engine) -> None:
@@ -127,7 +132,7 @@ def test_no_column_can_hold_a_reporter_identity(engine: Engine) -> None:
 
 
 def test_follow_up_shows_status_and_back_office_reply(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), now=T0)
     view = reporter.follow_up(session, submitted.receipt_code, SENDER, now=T0 + timedelta(hours=1))
     assert view.status == ReportStatus.NIEUW
     assert view.report["what_happened"] == SECRET_TEXT
@@ -146,7 +151,7 @@ def test_follow_up_shows_status_and_back_office_reply(session: Session, keys: Ke
 
 
 def test_wrong_or_malformed_code_is_unknown_receipt(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public)
+    submitted = submission.submit_report(session, make_draft())
     digits = receipts.normalise(submitted.receipt_code)
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
     for code in (wrong, "1234", "abcd efgh ijkl mnop", ""):
@@ -160,7 +165,7 @@ def test_wrong_or_malformed_code_is_unknown_receipt(session: Session, keys: Keys
 def test_follow_up_is_throttled_after_five_failures_and_reset_after_the_window(
     session: Session, keys: Keys
 ) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     digits = receipts.normalise(submitted.receipt_code)
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
 
@@ -195,7 +200,7 @@ def test_follow_up_is_throttled_after_five_failures_and_reset_after_the_window(
 
 
 def test_reporter_message_reaches_the_back_office(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     reporter.add_reporter_message(session, submitted.receipt_code, "Ik heb nog een derde factuur gevonden.",
                                  throttle_key=SENDER, now=T0 + timedelta(days=1))
     [summary] = casework.list_reports(session)
@@ -211,7 +216,7 @@ def test_reporter_message_reaches_the_back_office(session: Session, keys: Keys) 
 
 
 def test_status_changes_are_recorded_with_history(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     ref = submitted.reference
     casework.change_status(session, ref, "in_behandeling", "onderzoek gestart", now=T0 + timedelta(days=1))
     casework.change_status(session, ref, ReportStatus.DOORVERWEZEN, "naar Audit Vlaanderen",
@@ -248,7 +253,7 @@ def test_status_changes_are_recorded_with_history(session: Session, keys: Keys) 
 
 
 def test_acknowledge_sets_feedback_due_three_months_later(session: Session, keys: Keys) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     acknowledged_at = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
     summary = casework.acknowledge(session, submitted.reference, now=acknowledged_at)
     assert summary.status == ReportStatus.ONTVANGEN
@@ -265,68 +270,10 @@ def test_acknowledge_sets_feedback_due_three_months_later(session: Session, keys
     assert casework.list_reports(session, overdue_only=True, now=just_after) == []
 
 
-def test_rotation_keeps_everything_readable_with_the_new_key_only(
-    session: Session, keys: Keys, sessions: sessionmaker[Session]
-) -> None:
-    submitted = submission.submit_report(session, make_draft(what_happened=SECRET_TEXT), keys.public)
-    reporter.add_reporter_message(session, submitted.receipt_code, "bericht van de melder")
-    casework.reply_to_reporter(session, submitted.reference, "antwoord van de backoffice", keys.private)
-    casework.change_status(session, submitted.reference, "afgesloten", "reden van afsluiten",
-                          public_key=keys.public)
-    session.commit()
-    session.close()
-
-    new_passphrase = "a brand new passphrase 2026"
-    with sessions.begin() as rotation_session:
-        result = crypto.rotate(rotation_session, PASSPHRASE, new_passphrase)
-    assert (result.reports, result.messages, result.status_changes) == (1, 2, 1)
-    assert result.archived_private_key.exists()
-    assert oct(result.archived_private_key.stat().st_mode & 0o777) == "0o600"
-    assert not list(keys.directory.glob("*.new"))
-
-    with pytest.raises(crypto.WrongPassphrase):
-        crypto.load_private_key(PASSPHRASE)
-    new_private = crypto.load_private_key(new_passphrase)
-    with sessions.begin() as check:
-        detail = casework.read_report(check, submitted.reference, new_private)
-        assert detail.content["what_happened"] == SECRET_TEXT
-        assert [m.text for m in detail.messages] == ["bericht van de melder", "antwoord van de backoffice"]
-        assert detail.close_reason == "reden van afsluiten"
-        assert detail.history[-1].reason == "reden van afsluiten"
-        with pytest.raises(crypto.DecryptionError):
-            casework.read_report(check, submitted.reference, keys.private)
-        old_private = crypto.unlock_private_key(result.archived_private_key.read_bytes(), PASSPHRASE)
-        with pytest.raises(crypto.DecryptionError):
-            casework.read_report(check, submitted.reference, old_private)
-        # The reporter's view does not depend on the back office key.
-        view = reporter.follow_up(check, submitted.receipt_code, SENDER)
-        assert [m.text for m in view.messages] == ["bericht van de melder", "antwoord van de backoffice"]
-
-
-def test_failed_rotation_changes_nothing(session: Session, keys: Keys) -> None:
-    submission.submit_report(session, make_draft(), keys.public)
-    session.commit()
-    files_before = {p.name: p.read_bytes() for p in keys.directory.iterdir()}
-    with pytest.raises(crypto.WrongPassphrase):
-        crypto.rotate(session, "not the passphrase!", "a brand new passphrase 2026")
-
-    # A report sealed to a foreign key cannot be re-sealed: the whole rotation is rolled back.
-    foreign = submission.submit_report(session, make_draft(), PrivateKey.generate().public_key)
-    session.commit()
-    sealed_before = session.scalars(select(Report.content_sealed).order_by(Report.id)).all()
-    with pytest.raises(crypto.DecryptionError, match=foreign.reference):
-        crypto.rotate(session, PASSPHRASE, "a brand new passphrase 2026")
-    assert {p.name: p.read_bytes() for p in keys.directory.iterdir()} == files_before
-    session.expire_all()
-    assert session.scalars(select(Report.content_sealed).order_by(Report.id)).all() == sealed_before
-    mine = [s for s in casework.list_reports(session) if s.reference != foreign.reference]
-    assert casework.read_report(session, mine[0].id, keys.private).content["category"] == "fraude_corruptie"
-
-
 def test_purge_deletes_only_closed_reports_older_than_n_days(session: Session, keys: Keys) -> None:
-    old_closed = submission.submit_report(session, make_draft(), keys.public, now=T0)
-    recent_closed = submission.submit_report(session, make_draft(), keys.public, now=T0)
-    old_open = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    old_closed = submission.submit_report(session, make_draft(), now=T0)
+    recent_closed = submission.submit_report(session, make_draft(), now=T0)
+    old_open = submission.submit_report(session, make_draft(), now=T0)
     reporter.add_reporter_message(session, old_closed.receipt_code, "bericht", now=T0)
     casework.change_status(session, old_closed.reference, "afgesloten", "klaar", now=T0 + timedelta(days=1))
     casework.change_status(session, recent_closed.reference, "afgesloten", now=T0 + timedelta(days=50))
@@ -344,7 +291,7 @@ def test_purge_deletes_only_closed_reports_older_than_n_days(session: Session, k
 
 def test_text_is_cleaned_but_emoji_and_html_are_kept_as_text(session: Session, keys: Keys, engine: Engine) -> None:
     dirty = "Hij zei <script>alert('x')</script> & <b>lachte</b> 😡👩‍💻\x00\x07\x1b[31m\r\nregel 2\ttab"
-    submitted = submission.submit_report(session, make_draft(what_happened=dirty), keys.public)
+    submitted = submission.submit_report(session, make_draft(what_happened=dirty))
     detail = casework.read_report(session, submitted.reference, keys.private)
     assert detail.content["what_happened"] == (
         "Hij zei <script>alert('x')</script> & <b>lachte</b> 😡👩‍💻[31m\nregel 2\ttab")
@@ -359,7 +306,7 @@ def test_concurrent_submissions(sessions: sessionmaker[Session], keys: Keys, eng
 
     def submit(number: int) -> schemas.SubmittedReport:
         with sessions.begin() as own:
-            return submission.submit_report(own, make_draft(what_happened=f"melding {number}"), keys.public)
+            return submission.submit_report(own, make_draft(what_happened=f"melding {number}"))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -378,8 +325,8 @@ def test_concurrent_submissions(sessions: sessionmaker[Session], keys: Keys, eng
 def test_receipt_collision_gets_a_new_code(session: Session, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
     codes = iter(["1111222233334444", "1111222233334444", "5555666677778888"])
     monkeypatch.setattr(receipts, "new_code", lambda: next(codes))
-    first = submission.submit_report(session, make_draft(), keys.public)
-    second = submission.submit_report(session, make_draft(), keys.public)
+    first = submission.submit_report(session, make_draft())
+    second = submission.submit_report(session, make_draft())
     assert (first.receipt_code, second.receipt_code) == ("1111 2222 3333 4444", "5555 6666 7777 8888")
     assert len(casework.list_reports(session)) == 2
 
@@ -409,12 +356,12 @@ def test_sqlite_lock_is_retried_then_reported(engine: Engine, keys: Keys) -> Non
     try:
         holder = _hold_sqlite_lock(path, 0.3)
         # waits out the lock with retries
-        assert db.run(sessions, lambda session: submission.submit_report(session, make_draft(), keys.public))
+        assert db.run(sessions, lambda session: submission.submit_report(session, make_draft()))
         holder.join()
 
         holder = _hold_sqlite_lock(path, 0.6)
         with pytest.raises(errors.ReportBusy) as busy:
-            db.run(sessions, lambda session: submission.submit_report(session, make_draft(), keys.public), attempts=2)
+            db.run(sessions, lambda session: submission.submit_report(session, make_draft()), attempts=2)
         holder.join()
         assert "locked" in str(busy.value) and "opnieuw" in busy.value.user_message
         with sessions.begin() as session:
@@ -426,7 +373,7 @@ def test_sqlite_lock_is_retried_then_reported(engine: Engine, keys: Keys) -> Non
 def test_right_wrong_and_malformed_codes_cost_the_same_argon2_work(
     session: Session, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    submitted = submission.submit_report(session, make_draft(), keys.public)
+    submitted = submission.submit_report(session, make_draft())
     calls: list[bytes] = []
     real_derive = receipts._derive
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import casework, crypto, errors, reporter, submission
+from integrity.reports import casework, errors, reporter, submission
 from integrity.reports.models import Report
 from tests.plugins.report_store import Keys, make_draft
 
@@ -33,8 +33,8 @@ def opens(session: Session, code: str) -> bool:
 
 
 def test_a_retry_gets_a_fresh_code_for_the_same_report(session: Session, keys: Keys) -> None:
-    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
-    retried = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    first = submission.submit_report(session, make_draft(), submission_id=SUBMISSION)
+    retried = submission.submit_report(session, make_draft(), submission_id=SUBMISSION)
     assert report_count(session) == 1
     assert retried.reference == first.reference and retried.ack_due == first.ack_due
     assert retried.receipt_code != first.receipt_code
@@ -51,10 +51,10 @@ def test_a_retry_gets_a_fresh_code_for_the_same_report(session: Session, keys: K
 
 
 def test_a_retry_after_a_correction_stores_the_corrected_report_everywhere(session: Session, keys: Keys) -> None:
-    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    first = submission.submit_report(session, make_draft(), submission_id=SUBMISSION)
     corrected = make_draft(where="dienst personeel, gebouw C", category="belangenvermenging",
                            preferred_route="vertrouwenspersoon")
-    retried = submission.submit_report(session, corrected, keys.public, submission_id=SUBMISSION)
+    retried = submission.submit_report(session, corrected, submission_id=SUBMISSION)
     assert report_count(session) == 1 and retried.reference == first.reference
     assert reporter.follow_up(session, retried.receipt_code, "sender-1").report["where"] == corrected.where
     summary = casework.list_reports(session)[0]
@@ -64,7 +64,7 @@ def test_a_retry_after_a_correction_stores_the_corrected_report_everywhere(sessi
 
 
 def test_other_or_no_submission_ids_are_separate_reports(session: Session, keys: Keys) -> None:
-    codes = [submission.submit_report(session, make_draft(), keys.public, submission_id=sid).receipt_code
+    codes = [submission.submit_report(session, make_draft(), submission_id=sid).receipt_code
              for sid in (SUBMISSION, SUBMISSION.replace("a", "b"), None, None)]
     assert report_count(session) == 4 and all(opens(session, code) for code in codes)
     stored = session.scalars(select(Report.submission_id).order_by(Report.submission_id)).all()
@@ -72,11 +72,11 @@ def test_other_or_no_submission_ids_are_separate_reports(session: Session, keys:
 
 
 def test_a_report_the_back_office_answered_is_not_re_keyed(session: Session, keys: Keys) -> None:
-    first = submission.submit_report(session, make_draft(), keys.public, submission_id=SUBMISSION)
+    first = submission.submit_report(session, make_draft(), submission_id=SUBMISSION)
     report_id = casework.list_reports(session)[0].id
     casework.reply_to_reporter(session, report_id, "Kan je meer vertellen? RX-2", keys.private)
     with pytest.raises(errors.SubmissionConflict) as raised:
-        submission.submit_report(session, make_draft(what_happened="iets anders"), keys.public,
+        submission.submit_report(session, make_draft(what_happened="iets anders"),
                               submission_id=SUBMISSION)
     assert first.reference in raised.value.user_message and "ontvangstcode" in raised.value.user_message
     assert first.reference in str(raised.value) and "iets anders" not in str(raised.value)
@@ -88,7 +88,7 @@ def test_a_report_the_back_office_answered_is_not_re_keyed(session: Session, key
 def test_malformed_submission_ids_are_refused(session: Session, keys: Keys) -> None:
     for bad in ("short", "x" * 65, "met spatie " * 3, "ä" * 20):
         with pytest.raises(ValueError):
-            submission.submit_report(session, make_draft(), keys.public, submission_id=bad)
+            submission.submit_report(session, make_draft(), submission_id=bad)
     assert report_count(session) == 0
 
 
@@ -103,7 +103,7 @@ def test_concurrent_retries_store_one_report_with_one_working_code(sessions: ses
         try:
             start.wait(timeout=30)
             with sessions.begin() as session:
-                codes.append(submission.submit_report(session, make_draft(), keys.public,
+                codes.append(submission.submit_report(session, make_draft(),
                                                    submission_id=SUBMISSION).receipt_code)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -117,6 +117,5 @@ def test_concurrent_retries_store_one_report_with_one_working_code(sessions: ses
     with sessions() as session:
         assert report_count(session) == 1
         assert sum(opens(session, code) for code in codes) == 1, "the last attempt's code, and only that one"
-        content = casework.read_report(session, casework.list_reports(session)[0].id,
-                                      crypto.load_private_key("correct horse battery staple")).content
+        content = casework.read_report(session, casework.list_reports(session)[0].id, keys.private).content
     assert content["what_happened"] == make_draft().what_happened

@@ -18,6 +18,9 @@ import yaml
 
 from bot.telegram.config import TelegramConfig
 from devtools.stack import MODEL, REPO
+from integrity.reports import db
+from integrity.staff import accounts
+from integrity.staff.models import Role
 
 DEPLOY = REPO / "deploy"
 SERVICES = {"redis", "postgres", "prepare", "admin", "rasa", "actions", "web", "telegram", "proxy"}
@@ -217,25 +220,25 @@ def test_the_telegram_gateway_accepts_its_configuration(services: dict[str, dict
     assert config.webhook_listen == gateway_ip, "the gateway listens on the backend network only"
 
 
-def prepare(tmp_path: Path, keys: bool) -> subprocess.CompletedProcess[str]:
-    from integrity.reports import crypto
+def prepare(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     key_dir = tmp_path / "keys"
     env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": f"sqlite:///{tmp_path / 'reports.db'}",
            "INTEGRITY_KEY_DIR": str(key_dir), "INTEGRITY_ARGON2_PROFILE": "test"}
-    if keys:
-        crypto.create_keys("prepare test passphrase", directory=key_dir)
     return subprocess.run([sys.executable, str(DEPLOY / "prepare.py")], env=env, capture_output=True, text=True,
                           timeout=60, cwd=tmp_path)
 
 
-def test_prepare_migrates_and_creates_the_shared_receipt_salt(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prepare_migrates_creates_the_shared_receipt_salt_and_names_organisations_without_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTEGRITY_ARGON2_PROFILE", "test")
-    done = prepare(tmp_path, keys=True)
+    done = prepare(tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "keys" / "receipt.salt").is_file() and (tmp_path / "reports.db").is_file()
-
-
-def test_prepare_refuses_to_start_without_the_public_key(tmp_path: Path) -> None:
-    refused = prepare(tmp_path, keys=False)
-    assert refused.returncode == 1 and "admin keygen" in refused.stderr
+    assert "no staff member with a key pair yet for federale-politie, vlaamse-overheid" in done.stderr
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'reports.db'}")
+    with db.make_sessionmaker(engine).begin() as session:
+        accounts.create_user(session, "coord", "Coord", Role.COORDINATOR, "een lang wachtwoord 42",
+                             profile_id="vlaamse-overheid")
+    engine.dispose()
+    again = prepare(tmp_path)
+    assert again.returncode == 0 and "yet for federale-politie:" in again.stderr

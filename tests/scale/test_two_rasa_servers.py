@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from integrity.reports import casework, crypto, db
+from integrity.reports import casework, db
 from rasa_plugins.redaction import REDACTED
-from tests.conftest import PASSPHRASE, ReportStore
+from tests.conftest import ReportStore, staff_reader
 from tests.scale.conftest import TRACKER_PREFIX, Pair
 
 pytestmark = pytest.mark.rasa
@@ -76,7 +76,7 @@ def test_typed_informal_answer_on_b_after_the_question_on_a(pair: Pair) -> None:
 def private_key(report_store: ReportStore, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name, value in report_store.env.items():
         monkeypatch.setenv(name, value)
-    return crypto.load_private_key(PASSPHRASE)
+    return staff_reader()
 
 
 def test_report_started_on_a_and_finished_on_b_is_stored_and_forgotten_by_redis(

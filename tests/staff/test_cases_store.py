@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from nacl.public import PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.reports import casework, deadlines, errors, reporter, submission
 from integrity.reports.models import Report, ReportStatus
-from integrity.staff import accounts, caselist, cases, scope
+from integrity.staff import accounts, caselist, cases, scope, user_keys
 from integrity.staff.errors import CaseError, CaseForbidden
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
 from tests.plugins.report_store import Keys, make_draft
@@ -26,8 +27,15 @@ def user(session: Session, name: str, role: Role, profile: str | None, actor: st
     return accounts.create_user(session, name, name, role, PASSWORD, profile_id=profile, actor=actor)
 
 
+def key_of(staff_member: StaffUser) -> PrivateKey:
+    """The staff member's private key, opened with their password as at login."""
+    private = user_keys.unlock(staff_member, PASSWORD)
+    assert private is not None
+    return private
+
+
 def report(session: Session, keys: Keys, days_ago: float, **changes: object) -> Report:
-    submitted = submission.submit_report(session, make_draft(**changes), keys.public,
+    submitted = submission.submit_report(session, make_draft(**changes),
                                          now=NOW - timedelta(days=days_ago))
     found = session.scalar(select(Report).where(Report.reference == submitted.reference))
     assert found is not None
@@ -67,7 +75,7 @@ def world(session: Session, keys: Keys) -> dict[str, object]:
     casework.reply_to_reporter(session, reports["answered_before_ack"].id, "Ontvangen", keys.private,
                               now=NOW - timedelta(days=139))  # acknowledges at the same moment
     casework.acknowledge(session, reports["answered_before_ack"].id)  # no-op: already acknowledged
-    casework.change_status(session, reports["closed"].id, "afgesloten", "dubbel", public_key=keys.public,
+    casework.change_status(session, reports["closed"].id, "afgesloten", "dubbel",
                           now=NOW - timedelta(days=100))
     reports["ack_late"].assignee_id = staff["handler"].id
     session.commit()
@@ -90,18 +98,19 @@ def test_scope_organisation_and_handler(session: Session, world: dict[str, objec
     assert caselist.list_cases(session, staff["admin"], now=NOW).total == 0
 
 
-def test_readers_are_exactly_the_staff_who_see_the_report(session: Session, world: dict[str, object]) -> None:
+def test_readers_are_exactly_the_staff_who_see_the_report(session: Session, world: dict[str, object],
+                                                           keys: Keys) -> None:
     staff, reports = world["staff"], world["reports"]
     assert isinstance(staff, dict) and isinstance(reports, dict)
     inactive = user(session, "coord-weg", Role.COORDINATOR, "vlaamse-overheid")
     inactive.active = False
     session.commit()
-    everyone = [*staff.values(), inactive]
+    everyone = [*staff.values(), inactive, *session.scalars(select(StaffUser).where(StaffUser.username.like("lezer%")))]
     for item in reports.values():
         seeing = {u.username for u in everyone
                   if session.scalar(select(Report.id).where(Report.id == item.id, scope.visible(u)))}
         assert {u.username for u in scope.readers(session, item)} == seeing
-    assert {u.username for u in scope.readers(session, reports["fresh"])} == {"coord-a", "handler-a"}
+    assert {u.username for u in scope.readers(session, reports["fresh"])} == {"coord-a", "handler-a", "lezer"}
 
 
 def test_overdue_in_sql_matches_the_service_rules(session: Session, world: dict[str, object]) -> None:
@@ -163,13 +172,13 @@ def test_filters_and_pages(session: Session, world: dict[str, object], keys: Key
 def test_unread_counts_only_unread_reporter_messages(session: Session, world: dict[str, object], keys: Keys) -> None:
     staff, reports = world["staff"], world["reports"]
     assert isinstance(staff, dict) and isinstance(reports, dict)
-    code = submission.submit_report(session, make_draft(), keys.public, now=NOW).receipt_code
-    reporter.add_reporter_message(session, code, "nog iets", public_key=keys.public)
-    reporter.add_reporter_message(session, code, "en nog iets", public_key=keys.public)
+    code = submission.submit_report(session, make_draft(), now=NOW).receipt_code
+    reporter.add_reporter_message(session, code, "nog iets")
+    reporter.add_reporter_message(session, code, "en nog iets")
     rows = caselist.list_cases(session, staff["coord"], caselist.CaseFilter(sort="datum"), now=NOW).rows
     assert [row.summary.unread_messages for row in rows][:2] == [2, 0]
     reference = rows[0].summary.reference
-    view = cases.open_case(session, staff["coord"], reference, keys.private, now=NOW)
+    view = cases.open_case(session, staff["coord"], reference, key_of(staff["coord"]), now=NOW)
     assert view.row.summary.unread_messages == 2  # as it was when opened
     assert caselist.list_cases(session, staff["coord"], caselist.CaseFilter(sort="datum"), now=NOW).rows[0] \
         .summary.unread_messages == 0
@@ -199,14 +208,14 @@ def test_case_changes_store_and_refuse(session: Session, world: dict[str, object
         cases.assign(session, coord, target.reference, str(other.id))
     with pytest.raises(CaseForbidden):
         cases.assign(session, handler, reports["fresh"].reference, str(coord.id))
-    assert cases.assign(session, coord, target.reference, str(handler.id)) == handler
+    assert cases.assign(session, coord, target.reference, str(handler.id), key_of(coord)) == handler
     assert target.assignee_id == handler.id
 
     with pytest.raises(CaseError):
         cases.change_status(session, coord, target.reference, "afgesloten", " ")
     with pytest.raises(CaseError):
         cases.forward(session, coord, target.reference, "comite_p")  # an actor of the other organisation
-    cases.forward(session, coord, target.reference, "audit_vlaanderen")
+    cases.forward(session, coord, target.reference, "audit_vlaanderen", key_of(coord))
     session.commit()
     session.refresh(target)
     assert (target.status, target.target_actor) == (ReportStatus.DOORVERWEZEN, "audit_vlaanderen")
@@ -214,7 +223,7 @@ def test_case_changes_store_and_refuse(session: Session, world: dict[str, object
     assert cases.change_status(session, handler, target.reference, "in_behandeling", "") == ReportStatus.DOORVERWEZEN
     cases.change_status(session, handler, target.reference, "afgesloten", "Afgehandeld")
 
-    view = cases.open_case(session, handler, target.reference, keys.private)
+    view = cases.open_case(session, handler, target.reference, key_of(handler))
     assert [n.text for n in view.notes] == ["Eerst de facturen opvragen."]
     assert view.detail.close_reason == "Afgehandeld"
     actions = [item.action for item in view.history]

@@ -98,11 +98,11 @@ def test_unlocked_private_key_is_unreadable_without_the_cookie(session: Session,
     cookie = sessions.start(session, created, second_factor_done=True, now=T0)
     loaded = sessions.load(session, cookie, now=T0)
     assert loaded is not None
-    sessions.store_private_key(session, loaded, keys.private)
+    sessions.store_private_key(session, loaded, keys.user_private)
     box = session.scalar(select(StaffSession.key_box))
-    assert box is not None and bytes(keys.private) not in box
+    assert box is not None and bytes(keys.user_private) not in box
     again = sessions.load(session, cookie, now=T0)
-    assert again is not None and bytes(sessions.private_key(again)) == bytes(keys.private)  # type: ignore[arg-type]
+    assert again is not None and bytes(sessions.private_key(again)) == bytes(keys.user_private)  # type: ignore[arg-type]
 
 
 def test_deactivated_user_loses_sessions(session: Session) -> None:
@@ -115,9 +115,9 @@ def test_deactivated_user_loses_sessions(session: Session) -> None:
 
 
 def test_scope_separates_organisations_roles_and_actors(session: Session, keys: Keys) -> None:
-    flemish = submission.submit_report(session, make_draft(preferred_route="audit_vlaanderen"), keys.public)
-    assigned = submission.submit_report(session, make_draft(preferred_route=None), keys.public)
-    police = submission.submit_report(session, make_draft(profile_id="federale-politie"), keys.public)
+    flemish = submission.submit_report(session, make_draft(preferred_route="audit_vlaanderen"))
+    assigned = submission.submit_report(session, make_draft(preferred_route=None))
+    police = submission.submit_report(session, make_draft(profile_id="federale-politie"))
     coordinator = user(session, "coord", Role.COORDINATOR)
     police_coordinator = user(session, "politie", Role.COORDINATOR, profile="federale-politie")
     auditor = user(session, "auditor", Role.HANDLER, actor="audit_vlaanderen")

@@ -28,7 +28,7 @@ def case(sessions: sessionmaker[Session], keys: Keys) -> tuple[int, str]:
     with sessions.begin() as session:
         user = accounts.create_user(session, "coord", "Coördinator", Role.COORDINATOR, "een lang genoeg wachtwoord",
                                     profile_id="vlaamse-overheid")
-        submitted = submission.submit_report(session, make_draft(), keys.public)
+        submitted = submission.submit_report(session, make_draft())
         return user.id, submitted.reference
 
 

@@ -12,6 +12,7 @@ downloads a browser here: it launches /usr/bin/chromium (`make test-deps` instal
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from sqlalchemy import select
 
 from bot.wait_ready import wait_ready
 from devtools.stack import REPO, free_port, rasa_env
-from integrity.reports import crypto, db, schemas, submission
+from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report, ReportStatus
 from integrity.staff import accounts
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 TIMEOUT_MS = 20_000
-PASSPHRASE = "browser test passphrase"
 USERNAME, PASSWORD = "coordinator", "een lang wachtwoord 42"
 WHAT_HAPPENED = "Een collega van de aankoopdienst laat zich door Kluisbouw NV op reis sturen."
 REPLY = "Dank je voor je melding. We onderzoeken dit; kan je zeggen wanneer de reis was?"
@@ -63,7 +63,6 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             patch.setenv(name, value)
         for name in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE"):
             patch.delenv(name, raising=False)
-        crypto.create_keys(PASSPHRASE)
         engine = db.make_engine(env["DATABASE_URL"])
         upgrade(engine)
         with db.make_sessionmaker(engine).begin() as session:
@@ -72,7 +71,7 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             draft = schemas.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
                                         profile_id="vlaamse-overheid", channel="web",
                                         preferred_route="audit_vlaanderen")
-            submitted = submission.submit_report(session, draft, crypto.load_public_key())
+            submitted = submission.submit_report(session, draft)
         engine.dispose()
 
     port = free_port()
@@ -95,7 +94,7 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             process.kill()
             process.wait()
         log_text = log.read_text(encoding="utf-8", errors="replace")
-        for secret in (WHAT_HAPPENED, REPLY, NOTE, CLOSE_REASON, PASSPHRASE, PASSWORD,
+        for secret in (WHAT_HAPPENED, REPLY, NOTE, CLOSE_REASON, PASSWORD,
                        submitted.receipt_code.replace(" ", "")):
             assert secret not in log_text, "the web app logged report content or a secret"
 
@@ -141,6 +140,11 @@ def test_coordinator_handles_a_report_and_the_reporter_reads_the_answer(
     staff.get_by_label("Gebruikersnaam").fill(USERNAME)
     staff.get_by_label("Wachtwoord").fill(PASSWORD)
     staff.get_by_role("button", name="Aanmelden").click()
+    # The first login opens (and shows once) the recovery key of the coordinator's own key pair.
+    expect(staff).to_have_url(f"{backoffice.url}/beheer/herstelsleutel")
+    expect(staff.locator("#herstelsleutel")).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$"))
+    staff.screenshot(path=str(ARTIFACTS / "backoffice-recovery-key.png"), full_page=True)
+    staff.get_by_role("link", name="Verder naar het back office").click()
     expect(staff).to_have_url(f"{backoffice.url}/beheer/meldingen")
     expect(staff.get_by_role("heading", name="Meldingen", exact=True)).to_be_visible()
     row = staff.get_by_role("row").filter(has=staff.get_by_role("link", name=backoffice.reference))
@@ -149,12 +153,9 @@ def test_coordinator_handles_a_report_and_the_reporter_reads_the_answer(
     expect(staff.locator("main")).not_to_contain_text(WHAT_HAPPENED)  # the list shows metadata only
     staff.screenshot(path=str(ARTIFACTS / "backoffice-case-list.png"), full_page=True)
 
-    # Open the case: locked until the key is unlocked with the passphrase.
+    # Open the case: the key opened with the password at login opens it, no second passphrase.
     staff.get_by_role("link", name=backoffice.reference).click()
     expect(staff.get_by_role("heading", name=f"Melding {backoffice.reference}")).to_be_visible()
-    staff.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
-    staff.get_by_label("Wachtzin").fill(PASSPHRASE)
-    staff.get_by_role("button", name="Ontgrendelen").click()
     expect(staff).to_have_url(f"{backoffice.url}/beheer/meldingen/{backoffice.reference}")
     expect(staff.locator("main")).to_contain_text(WHAT_HAPPENED)
 
