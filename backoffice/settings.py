@@ -9,6 +9,9 @@
 - RASA_URL: the Rasa server whose REST channel the web chat (`/chat`) talks to (default http://127.0.0.1:5005).
 - INTEGRITY_PROFILE: the organisation profile the web chat asks for (channel metadata); unset: the action
   server's default.
+- SMTP_*, BACKOFFICE_BASE_URL, NOTIFY_*: the notification mails (`integrity.notifications.settings`). With
+  SMTP_HOST set, the app runs the notification jobs and the sender in its process (`notify`), unless
+  INTEGRITY_NOTIFY_IN_WEB=0 (then run `python -m integrity.notifications run` as a worker).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from integrity.notifications.settings import MailSettings
 from integrity.reports import crypto
 from integrity.settings import TIMEZONE, DomainSettings
 
@@ -72,6 +76,8 @@ class Settings:
     chat_window: float = 60.0  # seconds
     login_ip_limit: int = 30  # staff login attempts (password or code) per login_window per client IP
     login_window: float = 600.0  # seconds
+    mail: MailSettings = MailSettings()  # SMTP_* ...: no SMTP_HOST, no sender (mails wait in the outbox)
+    notify: bool = True  # run the notification jobs and the sender while the app runs (if SMTP_HOST is set)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +93,5 @@ class Settings:
         else:
             secret = load_or_create_secret(key_dir / SECRET_FILE)
         return cls(database_url=domain.database_url, key_dir=key_dir, secret=secret,
-                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key)
+                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key,
+                   mail=MailSettings.from_env(env), notify=env.get("INTEGRITY_NOTIFY_IN_WEB", "1").strip() != "0")

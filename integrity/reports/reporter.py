@@ -13,6 +13,7 @@ from nacl.public import PublicKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from integrity.notifications import events
 from integrity.reports import crypto, receipts, sealed
 from integrity.reports.deadlines import utcnow
 from integrity.reports.errors import (
@@ -122,6 +123,7 @@ def add_reporter_message_with_key(
     """A follow-up message from the reporter for an already authenticated (report id, reporter key).
 
     ReportValidationError for an empty or too long text, ReportNotFound, WrongReporterKey, ReportClosed.
+    Records a `reporter_message` notification event in the same transaction.
     """
     body = text_field("text", text, "je bericht", MESSAGE_MAX, True)
     now = now or utcnow()
@@ -135,6 +137,7 @@ def add_reporter_message_with_key(
         body_for_reporter=crypto.secretbox_encrypt(reporter_key, packed), read_by_backoffice=False,
         read_by_reporter=True,
     ))
+    events.enqueue_reporter_message(session, report.id, now=now)  # the staff's mail, in this transaction
 
 
 def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None) -> ReporterView:
