@@ -76,7 +76,7 @@ class Settings:
     chat_window: float = 60.0  # seconds
     login_ip_limit: int = 30  # staff login attempts (password or code) per login_window per client IP
     login_window: float = 600.0  # seconds
-    mail: MailSettings = MailSettings()  # SMTP_* ...: no SMTP_HOST, no sender (mails wait in the outbox)
+    mail: MailSettings = field(default_factory=MailSettings)  # SMTP_*: no SMTP_HOST, mails wait in the outbox
     notify: bool = True  # run the notification jobs and the sender while the app runs (if SMTP_HOST is set)
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -26,10 +27,8 @@ def cmd_run(settings: MailSettings, _args: argparse.Namespace) -> int:
     if not settings.configured:
         print("error: SMTP_HOST is not set; nothing could be sent", file=sys.stderr)
         return 1
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(jobs.run_periodically(db.session_factory(), settings))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

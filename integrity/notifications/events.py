@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from integrity.notifications.models import Kind, NotificationEvent
-from integrity.reports.models import Report
 from integrity.reports.deadlines import utcnow
+from integrity.reports.models import Report
 from integrity.staff.models import StaffUser
 
 EVENT_KINDS = (Kind.NEW_REPORT, Kind.REPORTER_MESSAGE, Kind.ACCESS_GRANTED)

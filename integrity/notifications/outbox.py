@@ -83,7 +83,7 @@ def failed(session: Session, profile_id: str | None = None, limit: int = 100) ->
              .where(OutboxMail.status == MailStatus.FAILED).order_by(OutboxMail.id.desc()).limit(limit))
     if profile_id is not None:
         query = query.where(StaffUser.profile_id == profile_id)
-    return [(mail, user) for mail, user in session.execute(query).tuples()]
+    return [(mail, user) for mail, user in session.execute(query)]
 
 
 def retry(session: Session, mail_id: int, now: datetime) -> bool:
@@ -97,4 +97,4 @@ def retry(session: Session, mail_id: int, now: datetime) -> bool:
 
 def counts(session: Session) -> dict[MailStatus, int]:
     rows = session.execute(select(OutboxMail.status, func.count(OutboxMail.id)).group_by(OutboxMail.status))
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows}

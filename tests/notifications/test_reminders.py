@@ -93,7 +93,7 @@ def test_two_workers_at_once_run_the_daily_job_once(sessions: sessionmaker[Sessi
                 running.wait(10)
             started = time.monotonic()
             results[name] = (daily(sessions, NOW), time.monotonic() - started)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(name,)) for name in ("first", "second")]
