@@ -31,7 +31,7 @@ class SaveToDirectory:
         self.counter = itertools.count(1)
         directory.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data = envelope.original_content or envelope.content
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(self.counter):05d}.eml"
         temporary = self.directory / f".{name}.tmp"
