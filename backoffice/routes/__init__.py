@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_stats
+from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_notify, staff_stats
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
@@ -11,3 +11,4 @@ api_router.include_router(staff_login.router)
 api_router.include_router(staff_cases.router)
 api_router.include_router(staff_admin.router)
 api_router.include_router(staff_stats.router)
+api_router.include_router(staff_notify.router)

@@ -51,6 +51,13 @@ def texts(path: Path = TEXTS) -> dict[str, Any]:
     return data
 
 
+def mode_labels(cap: int, hour: int) -> dict[str, str]:
+    """NotifyMode value -> Dutch label, in the order to offer them."""
+    modes = require(texts(), "modes", dict, TEXTS)
+    return {mode: str(require(modes, mode, str, TEXTS, "modes")).format(cap=cap, hour=hour)
+            for mode in ("immediate", "daily", "off")}
+
+
 def case_link(base_url: str, reference: str | None) -> str:
     return f"{base_url}{CASE_PATH}/{reference}" if reference else f"{base_url}{CASE_PATH}"
 
