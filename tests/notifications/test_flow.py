@@ -146,3 +146,14 @@ def test_outbox_add_is_once_per_user_and_key(sessions: sessionmaker[Session], ma
                           now=NOW) is None
     with sessions() as session:
         assert session.scalar(select(func.count(OutboxMail.id))) == 1
+
+
+def test_a_retried_submission_stores_one_event(sessions: sessionmaker[Session], keys: Keys) -> None:
+    make_staff(sessions)
+    for _ in range(2):  # the channel crashed before showing the code, and sends the same submission again
+        with db.session_scope(sessions) as session:
+            submission.submit_report(session, make_draft(), keys.public, submission_id="retry-0123456789abcdef",
+                                     now=NOW)
+    with sessions() as session:
+        assert session.scalar(select(func.count(Report.id))) == 1
+        assert session.scalar(select(func.count(NotificationEvent.id))) == 1
