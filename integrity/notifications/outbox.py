@@ -58,15 +58,19 @@ def _cap_release(session: Session, user: StaffUser, now: datetime, settings: Mai
 
 
 def add(session: Session, user: StaffUser, kind: Kind, reference: str | None, dedup_key: str, *,
-        settings: MailSettings, now: datetime) -> OutboxMail | None:
-    """Queue a notification for `user`; None if they get no mail for it (preference, address) or already have it."""
+        settings: MailSettings, now: datetime, digest_at: datetime | None = None) -> OutboxMail | None:
+    """Queue a notification for `user`; None if they get no mail for it (preference, address) or already have it.
+
+    `digest_at`: when a daily-digest user's item is due (default: the next digest hour). The daily job passes
+    `now`, so its reminders go into the digest it builds right after.
+    """
     if not wants_mail(user):
         return None
     exists = session.scalar(select(OutboxMail.id).where(OutboxMail.user_id == user.id,
                                                         OutboxMail.dedup_key == dedup_key))
     if exists is not None:
         return None
-    held_until = (next_digest_at(now, settings) if user.notify_mode == NotifyMode.DAILY
+    held_until = ((digest_at or next_digest_at(now, settings)) if user.notify_mode == NotifyMode.DAILY
                   else _cap_release(session, user, now, settings))
     mail = OutboxMail(user_id=user.id, kind=kind, report_reference=reference, dedup_key=dedup_key,
                       message_id=message_id(settings), created_at=now, attempts=0,

@@ -65,6 +65,6 @@ def enqueue_due(session: Session, *, settings: MailSettings, now: datetime) -> i
         for kind in kinds:
             for user in readers:
                 if outbox.add(session, user, kind, report.reference, f"{kind.value}:{report.id}",
-                              settings=settings, now=now):
+                              settings=settings, now=now, digest_at=now):
                     added += 1
     return added

@@ -16,7 +16,9 @@ from integrity.notifications.models import Kind, OutboxMail
 from integrity.notifications.settings import MailSettings
 from integrity.reports import casework, db
 from integrity.reports.models import ReportStatus
-from tests.notifications.helpers import NOW, make_staff, outbox_rows, submit
+from integrity.staff.models import NotifyMode
+from tests.notifications.helpers import NOW, clock, make_staff, outbox_rows, set_mode, submit
+from tests.notifications.mailserver import MailServer
 from tests.plugins.report_store import Keys
 
 SETTINGS = MailSettings(host=None, base_url="https://integriteit.test")
@@ -107,3 +109,18 @@ def test_two_workers_at_once_run_the_daily_job_once(sessions: sessionmaker[Sessi
         assert results["second"][1] < 0.5  # SKIP LOCKED: the second worker does not wait for the first
     with sessions() as session:
         assert session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.kind == Kind.ACK_DUE_SOON)) == 2
+
+
+def test_a_daily_digest_user_gets_the_reminders_in_that_mornings_digest(
+        sessions: sessionmaker[Session], keys: Keys, mail_server: MailServer, mail_settings: MailSettings) -> None:
+    make_staff(sessions)
+    set_mode(sessions, "coord", NotifyMode.DAILY)
+    set_mode(sessions, "audit", NotifyMode.OFF)
+    morning = NOW.replace(hour=5)  # 07:00 in Brussels: the digest hour
+    report = submit(sessions, keys, morning - timedelta(days=6))  # ack due tomorrow
+    jobs.tick(sessions, mail_settings, clock=clock(morning - timedelta(days=1)))  # yesterday: no reminder yet
+    jobs.tick(sessions, mail_settings, clock=clock(morning))
+    messages = mail_server.wait_for(1)
+    assert len(messages) == 1 and str(messages[0]["To"]) == "coord@org.test"
+    body = messages[0].get_content()
+    assert "Nieuwe melding" in body and "Ontvangst bevestigen binnen 2 dagen" in body and report.reference in body
