@@ -78,6 +78,13 @@ def claim(session: Session, settings: MailSettings, now: datetime, limit: int = 
                                 .with_for_update(skip_locked=True)))
     claimed = []
     for mail in rows:
+        if mail.status == MailStatus.SENDING and mail.attempts >= settings.max_attempts:
+            # its senders kept dying while sending it (a poison mail?): stop, alert, never loop forever
+            mail.status, mail.lease_until = MailStatus.FAILED, None
+            mail.last_error = "the sender stopped while sending it, on every attempt"
+            log.error("Notification mail %d (%s, user id %d) NOT delivered after %d attempt(s), giving up: %s.",
+                      mail.id, mail.kind.value, mail.user_id, mail.attempts, mail.last_error)
+            continue
         mail.status, mail.attempts = MailStatus.SENDING, mail.attempts + 1
         mail.lease_until = now + timedelta(seconds=settings.lease_seconds)
         user = session.get(StaffUser, mail.user_id)
@@ -96,7 +103,8 @@ def finish(session: Session, claimed: Claimed, error: SendError | None, settings
         return
     mail.lease_until = None
     if error is None:
-        mail.status, mail.sent_at, mail.last_error = MailStatus.SENT, now, None
+        mail.status, mail.sent_at = MailStatus.SENT, now
+        mail.last_error = None if claimed.message is not None else "not sent: the user has no e-mail address any more"
         return
     mail.last_error = str(error)[:ERROR_MAX]
     if error.permanent or mail.attempts >= settings.max_attempts:

@@ -103,3 +103,20 @@ def test_a_late_finish_of_a_taken_over_mail_changes_nothing(sessions: sessionmak
     with db.session_scope(sessions) as session:
         sender.finish(session, again, None, mail_settings, later)
     assert [row.status for row in outbox_rows(sessions) if row.id == slow.id] == [MailStatus.SENT]
+
+
+def test_a_mail_whose_sender_dies_every_time_is_given_up(sessions: sessionmaker[Session], keys: Keys,
+                                                         mail_settings: MailSettings,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    make_staff(sessions)
+    submit(sessions, keys, NOW)
+    jobs.tick(sessions, mail_settings, clock=clock(NOW), send=False)
+    moment, lease = NOW, timedelta(seconds=mail_settings.lease_seconds + 1)
+    for _ in range(mail_settings.max_attempts):
+        with db.session_scope(sessions) as session:
+            assert len(sender.claim(session, mail_settings, moment)) == 2  # ... and every time the sender dies
+        moment += lease
+    with caplog.at_level(logging.ERROR, logger="integrity.notifications"), db.session_scope(sessions) as session:
+        assert sender.claim(session, mail_settings, moment) == []
+    assert status_count(sessions, MailStatus.FAILED) == 2
+    assert "the sender stopped while sending it" in caplog.records[0].getMessage()
