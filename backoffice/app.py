@@ -37,6 +37,7 @@ from backoffice.settings import Settings
 from backoffice.staff import LoginRequired, login_redirect
 from bot.ratelimit import RateLimiter
 from bot.webchat import ChatService, ChatSettings
+from integrity.notifications import jobs as notification_jobs
 from integrity.reports import crypto, db, errors, retention
 
 HERE = Path(__file__).parent
@@ -213,14 +214,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        purger = asyncio.create_task(retention.purge_periodically(sessions, days)) if settings.purge else None
+        tasks = [asyncio.create_task(retention.purge_periodically(sessions, days))] if settings.purge else []
+        if settings.notify and settings.mail.configured:
+            tasks.append(asyncio.create_task(notification_jobs.run_periodically(sessions, settings.mail)))
+        elif settings.notify:
+            log.warning("SMTP_HOST is not set: notification mails wait in the outbox and are not sent "
+                        "(see docs/deployment.md, 'Mail')")
         chat.start()
         yield
         await chat.aclose()
-        if purger is not None:
-            purger.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await purger
+                await task
         engine.dispose()
 
     app = FastAPI(title="Integriteitsassistent back office", docs_url=None, redoc_url=None, openapi_url=None,

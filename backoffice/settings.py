@@ -12,6 +12,9 @@
 - BACKOFFICE_IDLE_SECONDS, BACKOFFICE_IDLE_WARNING_SECONDS: staff are logged out after this much inactivity
   (default 1800, at most 1800) and warned this long before (default 120, and less than the idle time). Tests
   shorten both.
+- SMTP_*, BACKOFFICE_BASE_URL, NOTIFY_*: the notification mails (`integrity.notifications.settings`). With
+  SMTP_HOST set, the app runs the notification jobs and the sender in its process (`notify`), unless
+  INTEGRITY_NOTIFY_IN_WEB=0 (then run `python -m integrity.notifications run` as a worker).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from integrity.notifications.settings import MailSettings
 from integrity.reports import crypto
 from integrity.settings import TIMEZONE, DomainSettings
 from integrity.staff import sessions
@@ -83,6 +87,8 @@ class Settings:
         if not 0 < self.staff_idle_warning < self.staff_idle <= sessions.IDLE.total_seconds():
             raise ValueError(f"staff idle settings: need 0 < warning ({self.staff_idle_warning} s) < idle "
                              f"({self.staff_idle} s) <= {int(sessions.IDLE.total_seconds())} s")
+    mail: MailSettings = field(default_factory=MailSettings)  # SMTP_*: no SMTP_HOST, mails wait in the outbox
+    notify: bool = True  # run the notification jobs and the sender while the app runs (if SMTP_HOST is set)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,7 +106,8 @@ class Settings:
         return cls(database_url=domain.database_url, key_dir=key_dir, secret=secret,
                    rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key,
                    staff_idle=_seconds(env, "BACKOFFICE_IDLE_SECONDS", cls.staff_idle),
-                   staff_idle_warning=_seconds(env, "BACKOFFICE_IDLE_WARNING_SECONDS", cls.staff_idle_warning))
+                   staff_idle_warning=_seconds(env, "BACKOFFICE_IDLE_WARNING_SECONDS", cls.staff_idle_warning),
+                   mail=MailSettings.from_env(env), notify=env.get("INTEGRITY_NOTIFY_IN_WEB", "1").strip() != "0")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:

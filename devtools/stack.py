@@ -149,13 +149,15 @@ def prepare_reports() -> dict[str, str]:
 def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int | None = None,
                   startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
                   api_token: str | None = None, web_port: int | None = None,
-                  telegram: bool = False, action_endpoint: str | None = None) -> Iterator[Stack]:
+                  telegram: bool = False, action_endpoint: str | None = None,
+                  mail_sink: tuple[int, Path] | None = None) -> Iterator[Stack]:
     """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
 
     `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
     leaves the API off. `web_port` also starts the web app (reporter follow-up page, back office).
     `action_endpoint` is the URL Rasa calls to run actions (default: the action server's; the fault tests put a
-    proxy in between).
+    proxy in between). `mail_sink` (port, directory) also starts the local SMTP sink (devtools.mailsink), which
+    the web app then sends its notification mails to.
     """
     if not MODEL.is_file() or not RASA.exists():
         raise StackError("The trained model or .venv-rasa is missing: run `make model` first.")
@@ -165,7 +167,15 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
     env = rasa_env(ACTION_ENDPOINT_URL=action_endpoint or f"{actions_url}/webhook", SANIC_HOST="127.0.0.1",
                    RASA_URL=rasa_url, **(extra_env or {}))
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
-    services = {
+    services: dict[str, Service] = {}
+    if web_port:  # the links in notification mails
+        env.setdefault("BACKOFFICE_BASE_URL", f"http://127.0.0.1:{web_port}")
+    if mail_sink:
+        sink_port, sink_dir = mail_sink
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink_port), SMTP_SECURITY="none")
+        services["mail"] = Service([sys.executable, "-m", "devtools.mailsink", "--port", str(sink_port), "--dir",
+                                    str(sink_dir)], env, log_dir / "mail.log", None)
+    services |= {
         "actions": Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
                            env, log_dir / "actions.log", f"{actions_url}/health"),
         "rasa": Service([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port",
@@ -258,8 +268,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         telegram = bool(os.environ.get("TELEGRAM_BOT_TOKEN"))
+        smtp_host = os.environ.get("SMTP_HOST", "").strip()
+        sink = None if smtp_host else (int(os.environ.get("MAIL_SINK_PORT", "8025")), REPO / "var" / "mail")
+        mail = (f"local sink on 127.0.0.1:{sink[0]}, every mail saved in var/mail/ (log: var/log/mail.log);\n"
+                "                        set SMTP_HOST to send through a real server" if sink else
+                f"SMTP server {smtp_host} (SMTP_HOST)")
         with running_stack(REPO / "var" / "log", rasa_port, actions_port, web_port=web_port,
-                           telegram=telegram) as stack:
+                           telegram=telegram, mail_sink=sink) as stack:
             print(f"""
   Integrity assistant is running on localhost:
     Rasa REST channel : {stack.webhook}
@@ -269,6 +284,7 @@ def main() -> int:
     Back office       : {stack.web_url}/beheer   (coordinators; first account: admin)
     Telegram gateway  : {"running (long polling; log in var/log/telegram.log)" if telegram else
                          "not started: set TELEGRAM_BOT_TOKEN to start it"}
+    Staff mail        : {mail}
   Chat in a terminal  : make shell   (in another terminal)
   Stop                : Ctrl-C
 """, flush=True)

@@ -9,6 +9,7 @@ from backoffice.routes import (
                                staff_cases,
                                staff_keys,
                                staff_login,
+                               staff_notify,
                                staff_session,
                                staff_stats,
 )
@@ -22,3 +23,4 @@ api_router.include_router(staff_cases.router)
 api_router.include_router(staff_keys.router)
 api_router.include_router(staff_admin.router)
 api_router.include_router(staff_stats.router)
+api_router.include_router(staff_notify.router)

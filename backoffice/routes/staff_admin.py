@@ -20,6 +20,8 @@ from backoffice.deps import SessionDep, TemplatesDep, UserError
 from backoffice.staff import PREFIX, AdminDep, staff_form
 from integrity.content import default_content
 from integrity.errors import DataFileError
+from integrity.notifications import outbox
+from integrity.notifications.texts import mode_labels
 from integrity.profiles import Profile, available_profiles, get_profile
 from integrity.reports.db import transaction
 from integrity.reports.deadlines import utcnow
@@ -32,6 +34,7 @@ log = logging.getLogger("backoffice.staff")
 
 CREATE_FORM = "gebruiker-nieuw"
 ACTION_FORM = "gebruiker-actie"
+MAIL_FORM = "gebruiker-e-mail"
 FIELD_MAX = 256
 AUDIT_PAGE = 50
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I
@@ -64,6 +67,7 @@ AUDIT_LABELS = {
     "totp_enabled": "tweede stap aangezet",
     "totp_disabled": "tweede stap uitgezet",
     "password_changed": "wachtwoord gewijzigd",
+    "mail_retried": "mislukte e-mail opnieuw in de wachtrij gezet",
 }
 
 # action in the account form -> (message after success)
@@ -72,6 +76,7 @@ DONE = {
     "activeren": "De account is weer actief.",
     "ontgrendelen": "De account is ontgrendeld. De gebruiker kan zich meteen opnieuw aanmelden.",
     "tweede-stap-resetten": "De tweede stap is uitgezet. De gebruiker stelt hem opnieuw in via Mijn account.",
+    "e-mail": "Het e-mailadres en de e-mailmeldingen zijn bewaard.",
 }
 
 
@@ -121,6 +126,7 @@ class NewAccount:
     role: str = "coordinator"
     profile_id: str = ""
     actor: str = ""
+    email: str = ""
 
 
 def users_page(request: Request, db: SessionDep, templates: TemplatesDep, loaded: LoadedSession, *,
@@ -133,7 +139,7 @@ def users_page(request: Request, db: SessionDep, templates: TemplatesDep, loaded
         "users": users, "profiles": profiles, "names": {p.id: p.name for p in profiles},
         "installation_admin": admin.profile_id is None, "roles": [r.value for r in Role],
         "values": values or default, "error": error, "now": utcnow(),
-        "csrf": loaded.csrf_token(CREATE_FORM),
+        "csrf": loaded.csrf_token(CREATE_FORM), "failed_mails": len(outbox.failed(db, admin.profile_id)),
     }, status_code=status_code)
 
 
@@ -174,17 +180,18 @@ def create_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
                 form: Annotated[dict[str, str], Depends(staff_form(CREATE_FORM))]) -> HTMLResponse:
     admin = loaded.user
     values = NewAccount(_field(form, "gebruikersnaam").lower(), _field(form, "naam"), _field(form, "rol"),
-                        _field(form, "organisatie"), _field(form, "actor"))
+                        _field(form, "organisatie"), _field(form, "actor"), _field(form, "e-mail"))
     typed = form.get("wachtwoord", "")[:FIELD_MAX]
     password = typed or new_password()
     try:
         role, profile_id, actor = _checked(admin, values)
         with transaction(db):
             user = accounts.create_user(db, values.username, values.display_name, role, password,
-                                        profile_id=profile_id, actor=actor)
+                                        profile_id=profile_id, actor=actor, email=values.email)
             audit.record(db, "user_created", user=admin, profile_id=_audit_profile(user),
                          detail=f"created '{user.username}' (id {user.id}) as {user.role.value}"
                                 + (f", actor {user.actor}" if user.actor else "")
+                                + ("; e-mail address set" if user.email else "")
                                 + ("; password generated" if not typed else "; password typed by the admin"))
     except Refused as exc:
         return users_page(request, db, templates, loaded, error=exc.message, values=values, status_code=400)
@@ -199,8 +206,9 @@ def create_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
 
 
 def user_page(request: Request, db: SessionDep, templates: TemplatesDep, loaded: LoadedSession, user: StaffUser,
-              *, message: str = "", error: str = "", status_code: int = 200) -> HTMLResponse:
-    now = utcnow()
+              *, message: str = "", error: str = "", status_code: int = 200, email_value: str | None = None
+              ) -> HTMLResponse:
+    now, mail = utcnow(), request.app.state.settings.mail
     profile_name = ""
     if user.profile_id:
         try:
@@ -212,6 +220,8 @@ def user_page(request: Request, db: SessionDep, templates: TemplatesDep, loaded:
         "locked": user.locked_until is not None and user.locked_until > now,
         "session_count": len(sessions.active_sessions(db, user.id, now=now)),
         "message": message, "error": error, "csrf": loaded.csrf_token(ACTION_FORM),
+        "csrf_mail": loaded.csrf_token(MAIL_FORM),
+        "modes": mode_labels(mail.hourly_cap, mail.digest_hour), "email_value": email_value,
     }, status_code=status_code)
 
 
@@ -228,7 +238,7 @@ def change_user(request: Request, db: SessionDep, templates: TemplatesDep, loade
     admin, user = loaded.user, managed_user(db, loaded.user, user_id)
     action = _field(form, "actie")
     about = f"'{user.username}' (id {user.id})"
-    if action not in (*DONE, "wachtwoord-resetten"):
+    if action not in (*DONE, "wachtwoord-resetten") or action == "e-mail":
         raise UserError(400, "Deze actie bestaat niet. Open de pagina opnieuw.",
                         log_reason="unknown action in the account form")
     if user.id == admin.id and action in ("deactiveren", "wachtwoord-resetten", "tweede-stap-resetten"):

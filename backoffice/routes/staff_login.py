@@ -36,6 +36,7 @@ from backoffice.staff import (
     staff_form,
 )
 from bot.ratelimit import RateLimiter
+from integrity.notifications.texts import mode_labels
 from integrity.reports.db import transaction
 from integrity.staff import accounts, audit, key_flows, passwords, sessions, totp
 from integrity.staff.models import Role
@@ -48,6 +49,7 @@ LOGIN_FORM = "aanmelden"
 CODE_FORM = "tweede-stap"
 TOTP_FORM = "tweede-stap-instellen"
 PASSWORD_FORM = "wachtwoord"
+NOTIFY_FORM = "account-meldingen"  # handled in backoffice.routes.staff_notify
 LOGOUT_FORM = "afmelden"
 FIELD_MAX = 256
 _SAFE_NEXT = re.compile(r"/beheer(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?")
@@ -217,12 +219,18 @@ def logout(request: Request, db: SessionDep, loaded: StaffDep,
 # --- own account: password and second factor -------------------------------------------------------------------
 
 
+def mode_labels_for(request: Request) -> dict[str, str]:
+    mail = request.app.state.settings.mail
+    return mode_labels(mail.hourly_cap, mail.digest_hour)
+
+
 def account_page(request: Request, templates: TemplatesDep, loaded: LoadedSession, *, message: str = "",
                  error: str = "", new_secret: str = "", status_code: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, "staff/account.html", {
         "user": loaded.user, "message": message, "error": error, "new_secret": new_secret,
         "totp_uri": totp.provisioning_uri(new_secret, loaded.user.username) if new_secret else "",
         "csrf_totp": loaded.csrf_token(TOTP_FORM), "csrf_password": loaded.csrf_token(PASSWORD_FORM),
+        "csrf_notify": loaded.csrf_token(NOTIFY_FORM), "modes": mode_labels_for(request),
     }, status_code=status_code)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.errors import UserFacingError
+from integrity.notifications import models as _notification_tables  # noqa: F401
 from integrity.reports import models as _report_tables  # noqa: F401  (every table mapped before a session)
 from integrity.reports.errors import ReportBusy
 from integrity.settings import DomainSettings

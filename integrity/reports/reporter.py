@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from integrity.notifications import events
 from integrity.reports import crypto, receipts, report_keys, sealed
 from integrity.reports.deadlines import utcnow
 from integrity.reports.errors import (
@@ -122,6 +123,7 @@ def add_reporter_message_with_key(
     Sealed to the report's public key: the reporter's channel can add it but not read it back from that copy.
 
     ReportValidationError for an empty or too long text, ReportNotFound, WrongReporterKey, ReportClosed.
+    Records a `reporter_message` notification event in the same transaction.
     """
     body = text_field("text", text, "je bericht", MESSAGE_MAX, True)
     now = now or utcnow()
@@ -135,6 +137,7 @@ def add_reporter_message_with_key(
         body_for_reporter=crypto.secretbox_encrypt(reporter_key, packed), read_by_backoffice=False,
         read_by_reporter=True,
     ))
+    events.enqueue_reporter_message(session, report.id, now=now)  # the staff's mail, in this transaction
 
 
 def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None) -> ReporterView:

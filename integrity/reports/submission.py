@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from integrity.notifications import events
 from integrity.reports import crypto, receipts, report_keys, sealed
 from integrity.reports.deadlines import ack_due_for, feedback_due_for, utcnow
 from integrity.reports.errors import ReportBusy, SubmissionConflict
@@ -114,6 +115,9 @@ def submit_report(
     with that id exists, an earlier attempt stored it but its code never reached the reporter (the channel crashed
     before the reply), so no second report is stored; the existing one gets a fresh receipt code, which is
     returned (see `_reissue`; SubmissionConflict if the back office already took it up).
+
+    A new report also records a `new_report` notification event in the same transaction (not a reissue: its
+    event was stored with the first attempt).
     """
     fields = validate_draft(draft)
     if submission_id is not None and not SUBMISSION_ID.fullmatch(submission_id):
@@ -139,5 +143,6 @@ def submit_report(
         first = StatusChange(report_id=report_id, from_status=None, to_status=ReportStatus.NIEUW, at=created_at,
                              actor_role=ActorRole.REPORTER)
         if _saved(session, partial(_store, session, report, first, report_private, created_at)):
+            events.enqueue_new_report(session, report_id, now=created_at)  # the staff's mail, in this transaction
             return SubmittedReport(receipts.format_code(code), reference, ack_due, feedback_due)
     raise ReportBusy(f"Could not store the report: unique values collided {SUBMIT_ATTEMPTS} times")

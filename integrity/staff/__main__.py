@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from integrity.reports import crypto, db, installation_key
 from integrity.settings import DomainSettings
 from integrity.staff import accounts, audit, key_migration, passwords, sessions, user_keys
-from integrity.staff.models import Role, StaffUser
+from integrity.staff.models import NotifyMode, Role, StaffUser
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -40,7 +40,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     password, generated = _password(args)
     with db.session_scope() as session:
         user = accounts.create_user(session, args.username, args.name or args.username, args.role, password,
-                                    profile_id=args.profile, actor=args.actor)
+                                    profile_id=args.profile, actor=args.actor, email=args.email)
         audit.record(session, "user_created", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
                      detail=f"{user.username} as {user.role.value}")
     print(f"Created {user.role.value} '{user.username}'" + (f" for {user.profile_id}" if user.profile_id else ""))
@@ -162,6 +162,21 @@ def cmd_escrow_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set_email(args: argparse.Namespace) -> int:
+    _change_account(args.username, lambda session, user: accounts.set_email(session, user, args.email or None),
+                    "user_changed", "e-mail address " + ("set" if args.email else "removed") + " for",
+                    end_sessions=False)
+    print(f"E-mail address of '{args.username}' " + (f"set to {args.email}." if args.email else "removed."))
+    return 0
+
+
+def cmd_set_notify(args: argparse.Namespace) -> int:
+    _change_account(args.username, lambda session, user: accounts.set_notify_mode(session, user, args.mode),
+                    "user_changed", f"notification mails set to '{args.mode}' for", end_sessions=False)
+    print(f"Notification mails for '{args.username}': {args.mode}.")
+    return 0
+
+
 def cmd_list(_args: argparse.Namespace) -> int:
     with db.session_scope() as session:
         for user in accounts.list_users(session):
@@ -169,7 +184,7 @@ def cmd_list(_args: argparse.Namespace) -> int:
                                            ("locked", user.locked_until), ("keys", user.public_key),
                                            ("awaits-recovery", user_keys.awaits_recovery(user))) if on]
             print(f"{user.username:24} {user.role.value:12} {user.profile_id or '*':20} {user.actor or '-':20} "
-                  f"{' '.join(flags)}")
+                  f"{user.email or '-':30} {user.notify_mode.value:9} {' '.join(flags)}")
     return 0
 
 
@@ -195,7 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--actor", help="handlers: the actor id whose forwarded reports they see")
     create.add_argument("--name", help="display name")
     create.add_argument("--generate", action="store_true", help="generate the password and print it once")
+    create.add_argument("--email", help="address for notification mails (sent immediately by default)")
     create.set_defaults(handler=cmd_create)
+    email = commands.add_parser("set-email", help="set (or with '' remove) the address for notification mails")
+    email.add_argument("username")
+    email.add_argument("email")
+    email.set_defaults(handler=cmd_set_email)
+    notify = commands.add_parser("set-notify", help="how often notification mails are sent")
+    notify.add_argument("username")
+    notify.add_argument("mode", choices=[mode.value for mode in NotifyMode])
+    notify.set_defaults(handler=cmd_set_notify)
     for name, handler, text in (("set-password", cmd_password, "set a new password and end all sessions"),
                                 ("unlock", cmd_unlock, "lift a lock-out after failed logins"),
                                 ("reset-totp", cmd_reset_totp, "remove the second factor (lost phone)"),

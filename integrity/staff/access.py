@@ -4,6 +4,7 @@
 - after an assignment or a forward, `follow_scope` revokes the keys of those no longer in scope and, with the
   acting staff member's key, grants it to those newly in scope (in the same transaction as the change);
 - deactivating an account deletes all its wrapped keys (`revoke_user`);
+- every grant after submission queues an `access_granted` mail for its receiver (integrity.notifications);
 - a staff member in scope without a key (a new coordinator, a new key pair after a reset) waits until a colleague
   who has access grants it (`waiting`, `grant_colleague`): the case list shows "wacht op toegang".
 Nothing here commits.
@@ -18,6 +19,7 @@ from nacl.public import PrivateKey
 from sqlalchemy import and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 
+from integrity.notifications import events
 from integrity.reports import report_keys
 from integrity.reports.errors import NoReaders
 from integrity.reports.models import Report, ReportKeyGrant
@@ -88,6 +90,7 @@ def follow_scope(session: Session, report: Report, actor: StaffUser, actor_key: 
         else:
             report_keys.grant(session, report, report_private, reader.id, reader.public_key, granted_by=actor.id,
                               now=now)
+            events.enqueue_access_granted(session, report, reader, now=now)  # their mail, in this transaction
             granted.append(reader)
     change = AccessChange(granted, revoked, waiting)
     _audit(session, actor, report, change)
@@ -147,4 +150,5 @@ def grant_colleague(session: Session, granter: StaffUser, granter_key: PrivateKe
                           now=now)
         audit.record(session, "access_granted", user=granter, report_reference=report.reference,
                      detail=f"to {colleague.username}")
+        events.enqueue_access_granted(session, report, colleague, now=now)
     return len(reports)

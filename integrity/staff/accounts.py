@@ -27,11 +27,14 @@ from integrity.ids import IDENTIFIER, PROFILE_ID
 from integrity.reports.deadlines import utcnow
 from integrity.settings import DomainSettings
 from integrity.staff import access, passwords, totp, user_keys
-from integrity.staff.models import Role, StaffUser
+from integrity.staff.models import NotifyMode, Role, StaffUser
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=15)
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+# A practical address check (one @, a dot in the domain, no spaces or header characters); the SMTP server decides.
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
 LOGIN_FAILED = "Gebruikersnaam of wachtwoord klopt niet."
 
 
@@ -98,23 +101,53 @@ def _check_values(username: str, role: Role, profile_id: str | None, actor: str 
 
 
 def create_user(session: Session, username: str, display_name: str, role: Role | str, password: str, *,
-                profile_id: str | None = None, actor: str | None = None, now: datetime | None = None,
-                settings: DomainSettings | None = None) -> StaffUser:
-    """A new active account (with its key pair for coordinators and handlers). InvalidAccount or WeakPassword."""
+                profile_id: str | None = None, actor: str | None = None, email: str | None = None,
+                now: datetime | None = None, settings: DomainSettings | None = None) -> StaffUser:
+    """A new active account: a key pair for coordinators and handlers, notification mails immediately.
+
+    Raises InvalidAccount or passwords.WeakPassword."""
     role = Role(role)
     username = username.strip().lower()
     display_name = " ".join(display_name.split())[:120] or username
     _check_values(username, role, profile_id, actor)
+    address = clean_email(email)
     if session.scalar(select(func.count(StaffUser.id)).where(StaffUser.username == username)):
         raise InvalidAccount(f"username '{username}' already exists", "Deze gebruikersnaam bestaat al.")
     user = StaffUser(username=username, display_name=display_name, role=role, profile_id=profile_id,
                      actor=actor if role == Role.HANDLER else None, password_hash=passwords.hash_password(password),
-                     failed_logins=0, active=True, created_at=now or utcnow())
+                     failed_logins=0, active=True, created_at=now or utcnow(), email=address,
+                     notify_mode=NotifyMode.IMMEDIATE)
     if user_keys.needs_keys(user):
         user_keys.create(user, password, settings)
     session.add(user)
     session.flush()  # the id, for the audit entry the caller adds
     return user
+
+
+def clean_email(email: str | None) -> str | None:
+    """The address, trimmed; None for an empty one; InvalidAccount if it is not an e-mail address."""
+    value = (email or "").strip()
+    if not value:
+        return None
+    if len(value) > 254 or not EMAIL.fullmatch(value):
+        raise InvalidAccount("invalid e-mail address",
+                             "Dit e-mailadres klopt niet. Vul een adres in zoals naam@organisatie.be, of laat het "
+                             "veld leeg.")
+    return value
+
+
+def set_email(session: Session, user: StaffUser, email: str | None) -> None:
+    """Where notification mails go (None: no mails). InvalidAccount for a malformed address."""
+    user.email = clean_email(email)
+
+
+def set_notify_mode(session: Session, user: StaffUser, mode: NotifyMode | str) -> None:
+    try:
+        user.notify_mode = NotifyMode(mode)
+    except ValueError:
+        raise InvalidAccount(f"unknown notification preference '{str(mode)[:20]}'",
+                             "Kies hoe vaak je e-mails wil krijgen: meteen, een dagelijks overzicht of nooit.") \
+            from None
 
 
 def count_users(session: Session) -> int:

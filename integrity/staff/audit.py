@@ -43,6 +43,7 @@ ACTIONS = {
     "totp_enabled": "turned on the second factor",
     "totp_disabled": "turned off the second factor",
     "password_changed": "changed a password",
+    "mail_retried": "queued a notification mail again after delivery had failed",
 }
 
 

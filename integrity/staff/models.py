@@ -23,6 +23,14 @@ class Role(str, enum.Enum):
     HANDLER = "handler"  # only reports assigned to them or forwarded to their actor
 
 
+class NotifyMode(str, enum.Enum):
+    """How a staff member gets notification mails (integrity.notifications)."""
+
+    IMMEDIATE = "immediate"  # one mail per event, at most NOTIFY_HOURLY_CAP an hour (the rest in a digest)
+    DAILY = "daily"  # one digest a day
+    OFF = "off"  # no mails; the back office still shows badges and the overdue list
+
+
 class StaffUser(Base):
     __tablename__ = "staff_users"
 
@@ -49,6 +57,10 @@ class StaffUser(Base):
     private_key_box: Mapped[bytes | None]
     recovery_box: Mapped[bytes | None]
     escrow_box: Mapped[bytes | None]
+    # Where notification mails go (none: no mails) and how often (NotifyMode).
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_mode: Mapped[NotifyMode] = mapped_column(enum_column(NotifyMode, "notify_mode"),
+                                                    default=NotifyMode.IMMEDIATE)
 
 
 class StaffSession(Base):

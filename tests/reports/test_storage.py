@@ -116,8 +116,10 @@ def test_only_the_receipt_hash_is_stored_and_nothing_in_plaintext(
     assert stored.receipt_hash.encode() in raw  # the scan does see the stored values
 
 
-# These tables describe back office staff (who logged in, who did what, who holds a key), never a reporter.
-STAFF_TABLES = {"staff_users", "staff_sessions", "audit_log", "report_key_grants"}
+# Tables about staff (who logged in, who did what, who holds a key) and the scheduled jobs' rows: their `user`,
+# `name` and `email` columns are staff members', never a reporter's.
+STAFF_TABLES = {"staff_users", "staff_sessions", "audit_log", "report_key_grants", "notification_events",
+                "notification_outbox", "job_runs"}
 
 
 def test_no_column_can_hold_a_reporter_identity(engine: Engine) -> None:

@@ -65,3 +65,26 @@ def test_errors_are_english_and_exit_1(cli_db: Engine, capsys: pytest.CaptureFix
     assert code == 1 and "password shorter than 12" in err
     code, _, err = run(capsys, "create-user", "zonder", "--role", "coordinator", "--generate")
     assert code == 1 and "need an organisation profile" in err
+
+
+def test_e_mail_address_and_notification_preference(cli_db: Engine, session: Session,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from integrity.staff.models import NotifyMode
+
+    code, _, _ = run(capsys, "create-user", "els.maes", "--role", "handler", "--profile", "vlaamse-overheid",
+                     "--actor", "audit_vlaanderen", "--email", "els.maes@org.test", "--generate")
+    assert code == 0
+    user = accounts.get_user(session, "els.maes")
+    assert user is not None and (user.email, user.notify_mode) == ("els.maes@org.test", NotifyMode.IMMEDIATE)
+    session.commit()
+    code, _, err = run(capsys, "set-email", "els.maes", "geen adres")
+    assert code == 1 and "invalid e-mail address" in err
+    assert run(capsys, "set-notify", "els.maes", "daily")[0] == 0
+    assert run(capsys, "set-email", "els.maes", "")[0] == 0
+    session.expire_all()
+    user = accounts.get_user(session, "els.maes")
+    assert user is not None and (user.email, user.notify_mode) == (None, NotifyMode.DAILY)
+    session.commit()
+    assert "daily" in run(capsys, "list")[1]
+    details = list(session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "user_changed")))
+    assert any("notification mails set to 'daily'" in detail for detail in details)

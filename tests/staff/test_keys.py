@@ -12,6 +12,7 @@ from nacl.public import PrivateKey
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from integrity.notifications.models import Kind, NotificationEvent
 from integrity.reports import casework, crypto, report_keys, reporter, submission
 from integrity.reports.errors import NoReaders
 from integrity.reports.models import Report, ReportKeyGrant
@@ -142,6 +143,12 @@ def test_assign_and_forward_grant_in_the_same_transaction_and_unassign_revokes(s
         AuditEntry.report_reference == submitted.reference).order_by(AuditEntry.id))]
     assert ("access_granted", "to handler") in logged and ("access_granted", "to handler-vp") in logged
     assert ("access_revoked", "from handler") in logged and ("access_revoked", "from handler-vp") in logged
+    assert granted_mails(session) == {handler.id, vp.id}  # each new reader is told, in the change's transaction
+
+
+def granted_mails(session: Session) -> set[int | None]:
+    """The users an `access_granted` notification was queued for."""
+    return set(session.scalars(select(NotificationEvent.user_id).where(NotificationEvent.kind == Kind.ACCESS_GRANTED)))
 
 
 def test_assigning_without_the_key_lets_the_assignee_wait(session: Session) -> None:
@@ -153,9 +160,11 @@ def test_assigning_without_the_key_lets_the_assignee_wait(session: Session) -> N
     session.commit()
     assert not report_keys.has_access(session, report_of(session, submitted.reference).id, handler.id)
     assert [(w.colleague.username, w.reports) for w in access.waiting(session, coordinator)] == [("handler", 1)]
+    assert granted_mails(session) == set()
     assert access.grant_colleague(session, coordinator, coordinator_key, handler) == 1
     session.commit()
     assert report_keys.has_access(session, report_of(session, submitted.reference).id, handler.id)
+    assert granted_mails(session) == {handler.id}
     assert access.waiting(session, coordinator) == []
 
 
