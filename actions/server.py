@@ -34,7 +34,6 @@ OPEN_PATHS = frozenset({"/health"})
 def require_token(app: Sanic, token: str) -> None:
     """Refuse every request but OPEN_PATHS that does not carry `token` (401, logged in English)."""
 
-    @app.on_request(priority=100)  # before rasa-sdk's own middleware (CORS) and any route
     async def check_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
@@ -45,6 +44,9 @@ def require_token(app: Sanic, token: str) -> None:
         logger.warning("Refused a call to %s %s from %s: %s (only the Rasa server may call the action server)",
                        request.method, request.path, request.ip, reason)
         return response.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+
+    # Before rasa-sdk's own middleware (CORS) and any route.
+    app.register_middleware(check_token, "request", priority=100)
 
 
 def create_app(action_executor: ActionExecutor, token: str, **options: Any) -> Sanic:

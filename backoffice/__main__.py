@@ -21,7 +21,6 @@ import uvicorn
 
 from backoffice.app import create_app
 
-
 FORWARDED_ENV = "FORWARDED_ALLOW_IPS"
 
 

@@ -1,4 +1,4 @@
-"""Rasa's REST channel with the channels' own message limit (credentials.yml: `rasa_plugins.rest_channel.LimitedRestInput`).
+"""Rasa's REST channel with the channels' own message limit (credentials.yml: `LimitedRestInput`).
 
 The Telegram gateway and the web chat never send more than MAX_TEXT characters (bot/telegram/handlers.py
 MAX_INPUT, backoffice/routes/chat.py TEXT_MAX). Stock Rasa takes any length: a 1 MB message kept the NLU busy for
