@@ -1,7 +1,9 @@
 """Staff accounts: creation, login with lock-out, optional TOTP second factor, password changes.
 
 Errors carry a Dutch `user_message` (for the login page) and an English `str(exc)` (for logs and the CLI).
-A failed login never says whether the username exists.
+A failed login never says whether the username exists, and a wrong password does not lock the account: anyone
+could lock a named colleague out that way. Password guessing is limited per username and client address instead
+(backoffice/routes/staff_login.py); a repeatedly failed second factor (the caller knew the password) still locks.
 """
 
 from __future__ import annotations
@@ -124,18 +126,14 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     now = now or utcnow()
     user = get_user(session, username[:64]) if username else None
     if user is None or not user.active:
-        passwords.dummy_verify(password)
+        passwords.dummy_verify(password)  # the same Argon2 work as a known account's check
         raise LoginFailed(f"login failed: {'inactive' if user else 'unknown'} account")
+    right = passwords.verify_password(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
-        passwords.dummy_verify(password)
-        raise AccountLocked(user.username, user.locked_until)
-    if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        locked = user.failed_logins >= MAX_FAILED_LOGINS
-        if locked:
-            user.locked_until, user.failed_logins = now + LOCK_DURATION, 0
-        if locked:
-            raise AccountLocked(user.username, now + LOCK_DURATION)
+        if right:  # only who knows the password learns that the account is locked
+            raise AccountLocked(user.username, user.locked_until)
+        raise LoginFailed(f"login failed for '{user.username}': wrong password (account locked)")
+    if not right:
         raise LoginFailed(f"login failed for '{user.username}': wrong password")
     user.failed_logins, user.locked_until = 0, None
     if passwords.hasher().check_needs_rehash(user.password_hash):

@@ -36,13 +36,19 @@ def test_password_is_stored_as_argon2id_and_verified(session: Session) -> None:
     assert unknown.value.user_message == accounts.LOGIN_FAILED
 
 
-def test_lock_out_after_five_failures_and_expiry(session: Session) -> None:
-    user(session, "coord", Role.COORDINATOR)
-    for _ in range(accounts.MAX_FAILED_LOGINS - 1):
+def test_wrong_passwords_never_lock_and_a_lock_shows_only_to_the_right_password(session: Session) -> None:
+    """Issue 13: anyone could lock a named colleague out with five wrong passwords. Password guessing is now limited
+    per username and address in the web app; a lock (after failed second-factor codes) is told only to whoever
+    typed the right password, everyone else gets the answer of an unknown account."""
+    created = user(session, "coord", Role.COORDINATOR)
+    for _ in range(accounts.MAX_FAILED_LOGINS * 2):
         with pytest.raises(accounts.LoginFailed):
             accounts.authenticate(session, "coord", "fout", now=T0)
-    with pytest.raises(accounts.AccountLocked):
-        accounts.authenticate(session, "coord", "fout", now=T0)
+    assert accounts.authenticate(session, "coord", PASSWORD, now=T0).locked_until is None
+    created.locked_until = T0 + accounts.LOCK_DURATION
+    with pytest.raises(accounts.LoginFailed) as wrong:
+        accounts.authenticate(session, "coord", "fout", now=T0 + timedelta(minutes=5))
+    assert wrong.value.user_message == accounts.LOGIN_FAILED
     with pytest.raises(accounts.AccountLocked):  # the right password does not help while locked
         accounts.authenticate(session, "coord", PASSWORD, now=T0 + timedelta(minutes=5))
     later = T0 + accounts.LOCK_DURATION + timedelta(seconds=1)
