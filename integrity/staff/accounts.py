@@ -142,20 +142,35 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
 
 
 def check_second_factor(user: StaffUser, code: str, key: TotpKey, *, now: float | None = None) -> bool:
-    return user.totp_secret_box is not None and totp.verify(key.open(user.totp_secret_box), code, now=now)
+    """Whether `code` is a current code of the user's app that was not used before.
+
+    A code stays valid for up to 90 s (clock drift): without a guard, a code seen over someone's shoulder or
+    caught by a phishing page could be used again within that time. So the step of the accepted code is stored
+    (`totp_last_step`, committed with the login) and a code of that step or an earlier one is refused.
+    """
+    if user.totp_secret_box is None:
+        return False
+    step = totp.matching_step(key.open(user.totp_secret_box), code, now=now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def enable_totp(session: Session, user: StaffUser, secret: str, code: str, key: TotpKey,
                 *, now: float | None = None) -> None:
     """Turn on the second factor once the user proved their app shows the right code."""
-    if not totp.verify(secret, code, now=now):
+    step = totp.matching_step(secret, code, now=now)
+    if step is None:
         raise InvalidAccount("TOTP set-up code did not match",
                              "Die code klopt niet. Controleer de tijd op je telefoon en probeer de nieuwe code.")
     user.totp_secret_box = key.seal(secret)
+    user.totp_last_step = step  # the set-up code cannot log in afterwards
 
 
 def disable_totp(session: Session, user: StaffUser) -> None:
     user.totp_secret_box = None
+    user.totp_last_step = None
 
 
 def set_password(session: Session, user: StaffUser, password: str) -> None:

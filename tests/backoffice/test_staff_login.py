@@ -221,12 +221,21 @@ def test_second_factor_set_up_and_required_at_the_next_login(
     form = client.get(first.headers["location"])
     bad = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": "123456"})
     assert bad.status_code == 401
-    good = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"),
-                                                      "code": totp.code_at(secret, time.time())},
+    # The set-up code's step is used up (replay guard): the app's next code logs in.
+    code = totp.code_at(secret, time.time() + totp.STEP)
+    good = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": code},
                        follow_redirects=False)
     assert good.status_code == 303
     assert client.get("/beheer/account").status_code == 200
     assert audit_actions(sessions).count("totp_enabled") == 1
+
+    # The same code, caught over a shoulder or by a phishing page, does not log in a second time.
+    client.cookies.clear()
+    again = login(client, coordinator)
+    form = client.get(again.headers["location"])
+    replay = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": code},
+                         follow_redirects=False)
+    assert replay.status_code == 401 and "Die code klopt niet" in replay.text
 
 
 def test_password_change_needs_the_current_one_and_ends_other_sessions(

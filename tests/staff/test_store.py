@@ -81,6 +81,56 @@ def test_totp_secret_is_encrypted_at_rest(session: Session) -> None:
         accounts.check_second_factor(created, "123456", accounts.TotpKey.from_secret(b"x" * 32))
 
 
+def test_a_second_factor_code_is_accepted_once_and_older_ones_never(session: Session) -> None:
+    """Issue 13: TOTP codes could be replayed within their window (up to 90 s)."""
+    created = user(session, "coord", Role.COORDINATOR)
+    key = accounts.TotpKey.from_secret(b"k" * 32)
+    secret = totp.new_secret()
+    moment = 1_800_000_000.0
+    accounts.enable_totp(session, created, secret, totp.code_at(secret, moment), key, now=moment)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, moment), key, now=moment + 5), \
+        "the set-up code does not log in"
+    later = moment + totp.STEP
+    assert accounts.check_second_factor(created, totp.code_at(secret, later), key, now=later)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, later), key, now=later + 10)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, moment), key, now=later + 10), \
+        "an older code that is still inside the window is refused too"
+    session.flush()
+    session.expire_all()
+    stored = accounts.get_user(session, "coord")
+    assert stored is not None and stored.totp_last_step == int(later // totp.STEP)
+    following = later + totp.STEP
+    assert accounts.check_second_factor(stored, totp.code_at(secret, following), key, now=following)
+
+
+def test_sessions_end_twelve_hours_after_login_however_active(session: Session) -> None:
+    """Issue 13: the absolute limit made unlimited failed no test."""
+    created = user(session, "coord", Role.COORDINATOR)
+    cookie = sessions.start(session, created, second_factor_done=True, now=T0)
+    moment = T0
+    while moment < T0 + sessions.ABSOLUTE - timedelta(minutes=20):
+        moment += timedelta(minutes=20)
+        assert sessions.load(session, cookie, now=moment) is not None, moment
+    assert timedelta(hours=12) == sessions.ABSOLUTE
+    assert sessions.load(session, cookie, now=T0 + sessions.ABSOLUTE) is None
+    assert session.scalar(select(StaffSession.id)) is None
+
+
+def test_a_pending_second_factor_lapses_after_five_minutes(session: Session) -> None:
+    """Issue 13: the pending second-factor window made unlimited failed no test."""
+    created = user(session, "coord", Role.COORDINATOR)
+    cookie = sessions.start(session, created, second_factor_done=False, now=T0)
+    assert timedelta(minutes=5) == sessions.PENDING_SECOND_FACTOR
+    pending = sessions.load(session, cookie, now=T0 + timedelta(minutes=4, seconds=59))
+    assert pending is not None and not pending.complete
+    assert sessions.load(session, cookie, now=T0 + timedelta(minutes=5, seconds=1)) is None
+    late = sessions.start(session, created, second_factor_done=False, now=T0)
+    loaded = sessions.load(session, late, now=T0 + timedelta(minutes=4))
+    assert loaded is not None
+    sessions.complete_second_factor(session, loaded, now=T0 + timedelta(minutes=4))
+    assert sessions.load(session, late, now=T0 + timedelta(minutes=30)) is not None, "completed: idle limit now"
+
+
 def test_totp_matches_rfc6238_vectors() -> None:
     secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
     for moment, expected in ((59, "287082"), (1111111109, "081804"), (1234567890, "005924")):
