@@ -6,6 +6,7 @@ Logic and texts: integrity.report_flow and integrity/content/reporting.yml; stor
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,6 +24,24 @@ from integrity.staff import analytics
 
 logger = logging.getLogger(__name__)
 FOLLOWUP_SLOTS = ("followup_code", "followup_addition", "followup_cancelled")
+CHAT_THROTTLE = "chat"  # the counter every chat sender shares (reporter.SHARED_MAX_FAILURES)
+_PSEUDONYM = re.compile(r"[a-z][a-z-]{0,30}-[0-9a-f]{32}")  # bot.pseudonym.sender_id
+
+
+def throttle_key(tracker: Tracker) -> str:
+    """Whom a wrong receipt code is counted against: the client the channel saw, never a name the caller picks.
+
+    The web chat's session id comes from the browser (a new one per reload), so that channel sends the
+    pseudonym of the client address it saw as metadata `client` (bot/webchat.py); Telegram's sender id is the
+    pseudonym of the Telegram user, which the user cannot change per message. Only the Rasa server can call the
+    action server (actions/server.py) and only the channels reach Rasa's REST channel, so this metadata comes
+    from a channel. The shared CHAT_THROTTLE counter limits guessing by many clients at once.
+    """
+    metadata = tracker.latest_message.get("metadata") or {}
+    client = metadata.get("client")
+    if isinstance(client, str) and _PSEUDONYM.fullmatch(client):
+        return client
+    return str(tracker.sender_id)
 
 
 class ActionAskFollowupCode(Action):
@@ -103,8 +122,9 @@ class ValidateFollowupForm(FormValidationAction):
             dispatcher.utter_message(text=texts["errors"]["command"])
             return {"followup_code": None}
         try:
-            view = await in_thread(lambda session: reporter.follow_up(session, str(value),
-                                                                     throttle_key=tracker.sender_id))
+            key = throttle_key(tracker)
+            view = await in_thread(lambda session: reporter.follow_up(session, str(value), throttle_key=key,
+                                                                     shared_key=CHAT_THROTTLE))
         except errors.FollowUpThrottled:
             dispatcher.utter_message(text=texts["followup"]["throttled"])
             return {"followup_code": None, "followup_cancelled": True, "requested_slot": None}

@@ -237,6 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = templates
     app.state.chat = chat
     app.state.login_limiter = RateLimiter(settings.login_ip_limit, settings.login_window)
+    # Failed passwords per (username, client IP): instead of locking the account, which anyone could do.
+    app.state.login_user_limiter = RateLimiter(settings.login_user_limit, settings.login_user_window)
     app.state.tokens = Tokens(settings.secret, csrf_ttl=settings.csrf_ttl, report_ttl=settings.report_token_ttl)
 
     # Added first = innermost: the 500 page still gets the security headers.

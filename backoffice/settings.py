@@ -80,6 +80,8 @@ class Settings:
     chat_window: float = 60.0  # seconds
     login_ip_limit: int = 30  # staff login attempts (password or code) per login_window per client IP
     login_window: float = 600.0  # seconds
+    login_user_limit: int = 5  # failed passwords per login_user_window per username and client IP, then 429
+    login_user_window: float = 900.0  # seconds
     staff_idle: int = int(sessions.IDLE.total_seconds())  # seconds without activity before a staff logout
     staff_idle_warning: int = 120  # seconds before that logout the page warns and offers "Sessie verlengen"
 

@@ -14,6 +14,14 @@ class RateLimiter:
         self.limit, self.window, self.clock = limit, window, clock
         self._hits: dict[str, deque[float]] = {}
 
+    def is_full(self, key: str) -> bool:
+        """Whether `allow(key)` would refuse now, without counting a hit."""
+        now = self.clock()
+        hits = self._hits.get(key)
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        return hits is not None and len(hits) >= self.limit
+
     def allow(self, key: str) -> bool:
         now = self.clock()
         hits = self._hits.setdefault(key, deque())

@@ -73,8 +73,16 @@ class ChatService:
             await self.rasa.aclose()
             self.rasa = None
 
-    async def send(self, session: str, text: str) -> list[BotReply]:
+    async def send(self, session: str, text: str, client: str | None = None) -> list[BotReply]:
+        """`client`: the pseudonym of the client address (`client_pseudonym`), which the action server counts
+        wrong receipt codes against (the session id is the browser's choice)."""
         self.start()
         assert self.rasa is not None
         sender = pseudonym.sender_id(self.secret, CHANNEL, session)
-        return await self.rasa.send(sender, text, dict(self.metadata))
+        metadata = dict(self.metadata)
+        if client:
+            metadata["client"] = client
+        return await self.rasa.send(sender, text, metadata)
+
+    def client_pseudonym(self, address: str) -> str:
+        return pseudonym.sender_id(self.secret, "web-ip", address)

@@ -22,6 +22,7 @@ create database_url "postgresql+psycopg://integrity:$(cat postgres_password)@172
 create redis_password "$(random)"
 create redis_auth_conf "requirepass $(cat redis_password)"
 create sender_id_secret "$(random)"
+create action_server_token "$(random)"  # Rasa -> action server (deploy/endpoints.yml, actions/server.py)
 create backoffice_secret "$(random)"
 create telegram_webhook_secret "$(random)"
 create telegram_bot_token "${TELEGRAM_BOT_TOKEN:-}"

@@ -19,11 +19,16 @@ from pathlib import Path
 
 import httpx
 
+from actions import internal_token
 from bot.wait_ready import wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "integrity.tar.gz"
 RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+TOKEN_FILE = REPO / "var" / "action_server.token"  # `make run`: the Rasa server's secret for the action server
+# The Rasa REST channel refuses larger bodies before reading them (Sanic's own limit; the channels send at most
+# 4000 characters, rasa_plugins/rest_channel.py checks the text itself).
+RASA_REQUEST_MAX_SIZE = "65536"
 
 
 class StackError(RuntimeError):
@@ -85,6 +90,7 @@ class Stack:
     actions_log: Path
     services: dict[str, Service] = field(default_factory=dict)
     web_url: str | None = None
+    action_token: str = field(default="", repr=False)  # what Rasa sends to the action server
 
     @property
     def webhook(self) -> str:
@@ -150,8 +156,11 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
                   startup_timeout: float = 240, extra_env: dict[str, str] | None = None,
                   api_token: str | None = None, web_port: int | None = None,
                   telegram: bool = False, action_endpoint: str | None = None,
-                  mail_sink: tuple[int, Path] | None = None) -> Iterator[Stack]:
+                  mail_sink: tuple[int, Path] | None = None, action_token: str | None = None) -> Iterator[Stack]:
     """Start both servers; `extra_env` goes to both (DATABASE_URL, INTEGRITY_KEY_DIR, ...).
+
+    `action_token` is the secret the Rasa server sends to the action server (`actions.internal_token`); default:
+    ACTION_SERVER_TOKEN from `extra_env`, else a new random one for this stack (`Stack.action_token`).
 
     `api_token` enables Rasa's HTTP API with that token (tests read the tracker store through it); `make run`
     leaves the API off. `web_port` also starts the web app (reporter follow-up page, back office).
@@ -164,8 +173,9 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
     log_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = rasa_port or free_port(), actions_port or free_port()
     actions_url, rasa_url = f"http://127.0.0.1:{actions_port}", f"http://127.0.0.1:{rasa_port}"
+    token = action_token or (extra_env or {}).get(internal_token.TOKEN_ENV) or internal_token.new_token()
     env = rasa_env(ACTION_ENDPOINT_URL=action_endpoint or f"{actions_url}/webhook", SANIC_HOST="127.0.0.1",
-                   RASA_URL=rasa_url, **(extra_env or {}))
+                   RASA_URL=rasa_url, **{**(extra_env or {}), internal_token.TOKEN_ENV: token})
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
     services: dict[str, Service] = {}
     if web_port:  # the links in notification mails
@@ -176,11 +186,12 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
         services["mail"] = Service([sys.executable, "-m", "devtools.mailsink", "--port", str(sink_port), "--dir",
                                     str(sink_dir)], env, log_dir / "mail.log", None)
     services |= {
-        "actions": Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-                           env, log_dir / "actions.log", f"{actions_url}/health"),
+        "actions": Service([sys.executable, "-m", "actions.server", "--actions", "actions", "--port",
+                            str(actions_port)], env, log_dir / "actions.log", f"{actions_url}/health"),
         "rasa": Service([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port",
                          str(rasa_port), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", *api],
-                        env, log_dir / "rasa.log", f"{rasa_url}/"),
+                        {**env, "SANIC_REQUEST_MAX_SIZE": RASA_REQUEST_MAX_SIZE}, log_dir / "rasa.log",
+                        f"{rasa_url}/"),
     }
     web_url = None
     if web_port:
@@ -189,7 +200,7 @@ def running_stack(log_dir: Path, rasa_port: int | None = None, actions_port: int
                                   log_dir / "web.log", f"{web_url}/opvolgen")
     if telegram:
         services["telegram"] = Service([sys.executable, "-m", "bot.telegram"], env, log_dir / "telegram.log", None)
-    stack = Stack(rasa_url, actions_url, services["rasa"].log, services["actions"].log, services, web_url)
+    stack = Stack(rasa_url, actions_url, services["rasa"].log, services["actions"].log, services, web_url, token)
     try:
         for service in services.values():
             service.start()
@@ -206,18 +217,21 @@ def rasa_server(port: int, env: dict[str, str], log: Path, endpoints: Path,
                 api_token: str | None = None) -> Service:
     """A Rasa server on 127.0.0.1:`port` with its own endpoints file (e.g. deploy/endpoints.yml on Redis).
 
-    Several of them can share one action server and one Redis: the scale tests start two this way.
+    Several of them can share one action server and one Redis: the scale tests start two this way. `env` must
+    hold ACTION_SERVER_TOKEN, the same as the action server's (endpoints files send it with every action call).
     """
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
     return Service([str(RASA), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(port),
                     "--endpoints", str(endpoints), "--credentials", "credentials.yml", *api],
-                   {**env, "SANIC_HOST": "127.0.0.1"}, log, f"http://127.0.0.1:{port}/")
+                   {**env, "SANIC_HOST": "127.0.0.1", "SANIC_REQUEST_MAX_SIZE": RASA_REQUEST_MAX_SIZE}, log,
+                   f"http://127.0.0.1:{port}/")
 
 
 def action_server(port: int, env: dict[str, str], log: Path) -> Service:
-    """The rasa-sdk action server on 127.0.0.1:`port`."""
-    return Service([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], env, log,
-                   f"http://127.0.0.1:{port}/health")
+    """The action server (`actions.server`: rasa-sdk behind the token check) on 127.0.0.1:`port`; `env` must hold
+    ACTION_SERVER_TOKEN."""
+    return Service([sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)],
+                   {**env, "SANIC_HOST": "127.0.0.1"}, log, f"http://127.0.0.1:{port}/health")
 
 
 @contextmanager
@@ -273,8 +287,9 @@ def main() -> int:
         mail = (f"local sink on 127.0.0.1:{sink[0]}, every mail saved in var/mail/ (log: var/log/mail.log);\n"
                 "                        set SMTP_HOST to send through a real server" if sink else
                 f"SMTP server {smtp_host} (SMTP_HOST)")
+        token = os.environ.get(internal_token.TOKEN_ENV) or internal_token.load_or_create(TOKEN_FILE)
         with running_stack(REPO / "var" / "log", rasa_port, actions_port, web_port=web_port,
-                           telegram=telegram, mail_sink=sink) as stack:
+                           telegram=telegram, mail_sink=sink, action_token=token) as stack:
             print(f"""
   Integrity assistant is running on localhost:
     Rasa REST channel : {stack.webhook}

@@ -163,8 +163,15 @@ def test_cancel_back_and_bad_input_lose_nothing_and_store_nothing(servers: Stack
     assert "Melding maken" in buttons(offer)
     first = servers.say(who, "/melding_starten")
     assert "Wat is er gebeurd" in joined(first), "the topic just discussed is taken as the category"
-    too_long = servers.say(who, "x" * 6000)
-    assert "te lang" in joined(too_long) and "6000" in joined(too_long)
+    # Over the channels' 4000 characters: Rasa's REST channel refuses it before the form sees it (docs/security.md);
+    # the form's own "te lang" answer is for fields with lower limits.
+    too_long = httpx.post(servers.webhook, json={"sender": who, "message": "x" * 6000}, timeout=30)
+    assert too_long.status_code == 413
+    servers.say(who, "y" * 600)  # what happened (limit 5000): accepted, the form asks when
+    too_long_when = servers.say(who, "z" * 600)  # when: limit 500
+    assert "te lang" in joined(too_long_when) and "600" in joined(too_long_when)
+    back_to_what = servers.say(who, "terug")
+    assert "Wat is er gebeurd" in joined(back_to_what)
     servers.say(who, "Hij tankt elke week voor zijn eigen wagen. CB-55")
     back = servers.say(who, "terug")
     assert "Wat is er gebeurd" in joined(back)

@@ -140,13 +140,14 @@ async def chat_message(request: Request, chat: ChatDep, tokens: TokensDep, setti
 
     retry = {"Retry-After": str(int(settings.chat_window))}
     # Keyed by pseudonyms too, so that no raw IP address or session id is kept even in memory.
-    if not chat.per_ip.allow(pseudonym.sender_id(chat.secret, "web-ip", client_ip(request))):
+    client = chat.client_pseudonym(client_ip(request))
+    if not chat.per_ip.allow(client):
         return refuse(429, texts["rate_limited"], "rate limit per client address", retry)
     if not chat.per_session.allow(pseudonym.sender_id(chat.secret, "web-limit", session)):
         return refuse(429, texts["rate_limited"], "rate limit per chat session", retry)
 
     try:
-        messages = reply_json(await chat.send(session, text))
+        messages = reply_json(await chat.send(session, text, client))
     except RasaUnavailable as exc:
         log.warning("Web chat: %s", exc)  # the webhook URL and the exception type, no message text
         return JSONResponse({"error": texts["unavailable"]}, status_code=503, headers={"Retry-After": "30"})

@@ -1,14 +1,25 @@
 """Staff sign-in under /beheer: password (which also opens the staff member's private key), optional TOTP second
 factor, account page. The recovery key pages and the access grants are in `staff_keys`.
 
-Every attempt lands in the audit log; a failed login never tells whether the username exists; five failures
-(password or second factor) lock the account for a quarter of an hour (`integrity.staff.accounts`).
+Every attempt lands in the audit log. A failed login never tells whether the username exists: the same page,
+status, fields and Argon2 work for unknown and known accounts, and a lock-out shows only to whoever typed the right
+password. Wrong passwords do not lock an account (anyone could lock a named colleague out); they are limited per
+username and client address (`login_user_limiter`) and per address (`login_limiter`). Five failed second-factor
+codes (the caller knew the password) lock the account for a quarter of an hour (`integrity.staff.accounts`).
+
+Login CSRF: the login form's token is bound to a random pre-session cookie (`LOGIN_COOKIE`) set when the form is
+shown, so a token copied from another browser, or a form posted without that browser's cookie, is refused; the
+cookie is dropped once the login succeeds.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -52,6 +63,8 @@ PASSWORD_FORM = "wachtwoord"
 NOTIFY_FORM = "account-meldingen"  # handled in backoffice.routes.staff_notify
 LOGOUT_FORM = "afmelden"
 FIELD_MAX = 256
+LOGIN_COOKIE = "bo_aanmelden"  # pre-session cookie the login form's CSRF token is bound to
+_LOGIN_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
 _SAFE_NEXT = re.compile(r"/beheer(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%=&-]*)?")
 
 WRONG_CODE = "Die code klopt niet. Gebruik de zescijferige code die je app nu toont."
@@ -86,11 +99,37 @@ def after_login(loaded_or_keys: key_flows.LoginKeys | LoadedSession, next_path: 
 
 
 def throttle(request: Request) -> None:
-    """Per client IP, against password spraying across accounts (the per-account lock-out does not see that)."""
+    """Per client IP, against password spraying across accounts."""
     limiter: RateLimiter = request.app.state.login_limiter
     if not limiter.allow(client_ip(request)):
         raise UserError(429, TOO_MANY, log_reason="login attempts over the per-IP limit",
                         headers={"Retry-After": str(int(limiter.window))})
+
+
+def _user_key(request: Request, username: str) -> str:
+    """(username, client IP) as a keyed hash: no address or name is kept even in memory."""
+    secret: bytes = request.app.state.settings.secret
+    material = f"{username.strip().lower()}\n{client_ip(request)}".encode()
+    return hmac.new(secret, b"login-user|" + material, hashlib.sha256).hexdigest()
+
+
+def throttle_user(request: Request, username: str) -> None:
+    """Refuse once this username had too many failed passwords from this address; the same answer whether the
+    account exists or not, and other addresses can still log in to it."""
+    limiter: RateLimiter = request.app.state.login_user_limiter
+    if limiter.is_full(_user_key(request, username)):
+        raise UserError(429, TOO_MANY, log_reason="failed logins over the per-username-and-IP limit",
+                        headers={"Retry-After": str(int(limiter.window))})
+
+
+def _login_binding(cookie: str) -> str:
+    """The login form name as signed into its CSRF token: tied to the browser's pre-session cookie."""
+    return f"{LOGIN_FORM}:{hashlib.sha256(cookie.encode('ascii')).hexdigest()}"
+
+
+def login_cookie(request: Request) -> str | None:
+    value = request.cookies.get(LOGIN_COOKIE, "")
+    return value if _LOGIN_COOKIE_VALUE.fullmatch(value) else None
 
 
 def _field(form: dict[str, str], name: str) -> str:
@@ -102,9 +141,19 @@ def _field(form: dict[str, str], name: str) -> str:
 
 def login_page(request: Request, templates: TemplatesDep, tokens: TokensDep, *, error: str = "",
                next_path: str = "", username: str = "", status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, "staff/login.html", {
-        "csrf": tokens.csrf(LOGIN_FORM), "error": error, "next_path": safe_next(next_path), "username": username,
+    """The form; its token is bound to the pre-session cookie, which is set here if the browser has none."""
+    cookie = login_cookie(request)
+    fresh = cookie is None
+    if cookie is None:
+        cookie = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
+    response = templates.TemplateResponse(request, "staff/login.html", {
+        "csrf": tokens.csrf(_login_binding(cookie)), "error": error, "next_path": safe_next(next_path),
+        "username": username,
     }, status_code=status_code)
+    if fresh:
+        response.set_cookie(LOGIN_COOKIE, cookie, httponly=True, samesite="strict", path=PREFIX,
+                            secure=request.url.scheme == "https", max_age=int(tokens.csrf_ttl))
+    return response
 
 
 @router.get("", include_in_schema=False)
@@ -122,13 +171,17 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
           form: Annotated[dict[str, str], Depends(read_form)]) -> Response:
     check_origin(request, LOGIN_FORM)
     throttle(request)
+    cookie = login_cookie(request)
+    if cookie is None:
+        raise UserError(400, FORM_EXPIRED, log_reason="login form posted without its pre-session cookie")
     try:
-        tokens.check_csrf(form.get("csrf", ""), LOGIN_FORM)
+        tokens.check_csrf(form.get("csrf", ""), _login_binding(cookie))
     except TokenError as exc:
         raise UserError(400, FORM_EXPIRED, log_reason=f"CSRF check failed on the login form: {exc}") from None
     username, password, next_path = _field(form, "gebruiker").strip(), _field(form, "wachtwoord"), form.get(
         "volgende", "")
-    with transaction(db):  # the failure counter or the new session, with its audit entry
+    throttle_user(request, username)
+    with transaction(db):  # the audit entry of a failure, or the new session with its audit entry
         try:
             user = accounts.authenticate(db, username, password)
         except accounts.AccountError as exc:
@@ -137,11 +190,14 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
             audit.record(db, action, user=known, username="(onbekend)",
                          detail=str(exc) if known else "unknown account")
             log.info("Staff login refused: %s", type(exc).__name__)
+            if not isinstance(exc, accounts.AccountLocked):  # a lock-out answers the right password only
+                request.app.state.login_user_limiter.allow(_user_key(request, username))
+            # The same page for unknown and known accounts: the username as typed, the same message.
             return login_page(request, templates, tokens, error=exc.user_message, next_path=next_path,
-                              username=username if known else "", status_code=401)
+                              username=username, status_code=401)
         has_totp = user.totp_secret_box is not None
         keys = key_flows.at_login(db, user, password)  # opens (or, the first time, makes) the private key
-        cookie = sessions.start(db, user, second_factor_done=not has_totp, private_key=keys.private_key,
+        session_cookie = sessions.start(db, user, second_factor_done=not has_totp, private_key=keys.private_key,
                                 recovery_key=keys.recovery_key)
         if not has_totp:
             accounts.record_login(db, user)
@@ -151,7 +207,9 @@ def login(request: Request, db: SessionDep, templates: TemplatesDep, tokens: Tok
             f"{PREFIX}/aanmelden/code?volgende={safe_next(next_path)}", status_code=303)
     else:
         response = RedirectResponse(after_login(keys, next_path), status_code=303)
-    set_session_cookie(response, request, cookie)
+    set_session_cookie(response, request, session_cookie)
+    response.delete_cookie(LOGIN_COOKIE, path=PREFIX, httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")  # its form tokens are spent
     return response
 
 

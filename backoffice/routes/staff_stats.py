@@ -24,7 +24,7 @@ from integrity.content import default_content
 from integrity.errors import DataFileError
 from integrity.profiles import get_profile
 from integrity.reports.db import transaction
-from integrity.staff import analytics, audit, statistics
+from integrity.staff import analytics, audit, statistics, suppression
 from integrity.staff.statistics import Period, PeriodError
 
 router = APIRouter(prefix=PREFIX, tags=["beheer"])
@@ -63,15 +63,16 @@ class Bar:
         return self.label if len(self.label) <= LABEL_CHARS else self.label[:LABEL_CHARS - 1] + "…"
 
 
-def bars(rows: list[tuple[str, int]], labels: dict[str, str], *, suppress: bool = True) -> list[Bar]:
-    visible = [count for _, count in rows if not (suppress and statistics.is_suppressed(count))]
+def bars(rows: list[tuple[str, int]], labels: dict[str, str], *, shown: list[str] | None = None) -> list[Bar]:
+    """One bar per row; `shown`: the values as they may be shown ("<5", "verborgen": no bar), None: exact."""
+    values = shown if shown is not None else [str(count) for _, count in rows]
+    visible = [count for (_, count), value in zip(rows, values, strict=True) if value == str(count)]
     top = max(visible, default=0)
     result = []
-    for key, count in rows:
-        hidden = suppress and statistics.is_suppressed(count)
+    for (key, count), value in zip(rows, values, strict=True):
+        hidden = value != str(count)
         width = 0 if hidden or not top else max(1, round(count / top * BAR_AREA)) if count else 0
-        result.append(Bar(key, labels.get(key, key), count, statistics.cell(count) if suppress else str(count),
-                          width))
+        result.append(Bar(key, labels.get(key, key), count, value, width))
     return result
 
 
@@ -127,17 +128,19 @@ def _labels(profile_id: str) -> dict[str, dict[str, str]]:
 # --- report statistics -----------------------------------------------------------------------------------------
 
 
-def _report_figures(db: SessionDep, profile_id: str,
-                    period: Period) -> tuple[statistics.Statistics, dict[str, list[Bar]]]:
+def _report_figures(db: SessionDep, profile_id: str, period: Period
+                    ) -> tuple[statistics.Statistics, statistics.ShownStatistics, dict[str, list[Bar]]]:
     stats = statistics.report_statistics(db, profile_id, period)
+    shown = statistics.shown_statistics(stats)
     labels = _labels(profile_id)
     charts = {
-        "month": bars(stats.per_month, {key: month_label(key) for key, _ in stats.per_month}),
-        "category": bars(stats.per_category, labels["category"]),
-        "actor": bars(stats.per_actor, labels["actor"]),
-        "status": bars(stats.per_status, labels["status"]),
+        "month": bars(stats.per_month, {key: month_label(key) for key, _ in stats.per_month},
+                      shown=shown.rows["month"]),
+        "category": bars(stats.per_category, labels["category"], shown=shown.rows["category"]),
+        "actor": bars(stats.per_actor, labels["actor"], shown=shown.rows["actor"]),
+        "status": bars(stats.per_status, labels["status"], shown=shown.rows["status"]),
     }
-    return stats, charts
+    return stats, shown, charts
 
 
 @router.get("/statistieken", response_class=HTMLResponse)
@@ -146,9 +149,10 @@ def show_statistics(request: Request, db: SessionDep, settings: SettingsDep, tem
     zone = _zone(settings)
     period, error = _period(van, tot, zone, statistics.default_period(_today(zone), zone))
     profile_id = loaded.user.profile_id or ""
-    stats, charts = _report_figures(db, profile_id, period)
+    stats, shown, charts = _report_figures(db, profile_id, period)
     return templates.TemplateResponse(request, "staff/stats.html", {
-        "stats": stats, "charts": charts, "period": period, "error": error, "cell": statistics.cell,
+        "stats": stats, "shown": shown, "charts": charts, "complement": statistics.COMPLEMENT, "period": period,
+        "error": error,
         "min_cell": statistics.MIN_CELL, "export_query": f"van={period.start}&tot={period.end}",
         "date_label": date_label,
     }, status_code=400 if error else 200)
@@ -166,25 +170,26 @@ def export_statistics(db: SessionDep, settings: SettingsDep, loaded: Coordinator
     zone = _zone(settings)
     period, error = _period(van, tot, zone, statistics.default_period(_today(zone), zone))
     profile_id = loaded.user.profile_id or ""
-    stats, charts = _report_figures(db, profile_id, period)
+    stats, shown, charts = _report_figures(db, profile_id, period)
     rows: list[tuple[object, ...]] = [
         ("onderdeel", "sleutel", "omschrijving", "waarde"),
         ("periode", "van", "eerste dag", period.start.isoformat()),
         ("periode", "tot", "laatste dag", period.end.isoformat()),
         ("uitleg", "kleine_aantallen", f"aantallen van 1 tot {statistics.MIN_CELL - 1} staan er als "
                                        f"{statistics.SUPPRESSED}; gemiddelden over minder dan "
-                                       f"{statistics.MIN_CELL} meldingen ontbreken", ""),
-        ("totaal", "meldingen", "meldingen in de periode", statistics.cell(stats.total)),
+                                       f"{statistics.MIN_CELL} meldingen ontbreken; waar een klein aantal anders "
+                                       "uit het totaal terug te rekenen is, staan ook andere aantallen als "
+                                       f"{statistics.COMPLEMENT}", ""),
+        ("totaal", "meldingen", "meldingen in de periode", shown.total),
     ]
     for section, name in (("maand", "month"), ("categorie", "category"), ("actor", "actor"), ("status", "status")):
         rows.extend((section, bar.key, bar.label, bar.shown) for bar in charts[name])
     rows.extend([
-        ("termijn", "ontvangst_bevestigd", "ontvangst bevestigd", statistics.cell(stats.acknowledged)),
-        ("termijn", "ontvangst_binnen_7_dagen", "ontvangst binnen 7 dagen bevestigd",
-         statistics.cell(stats.acknowledged_on_time)),
+        ("termijn", "ontvangst_bevestigd", "ontvangst bevestigd", shown.acknowledged),
+        ("termijn", "ontvangst_binnen_7_dagen", "ontvangst binnen 7 dagen bevestigd", shown.acknowledged_on_time),
         ("termijn", "dagen_tot_ontvangst", "gemiddeld aantal dagen tot ontvangstbevestiging",
          "" if stats.ack_days is None else f"{stats.ack_days:.1f}"),
-        ("termijn", "afgesloten", "afgesloten", statistics.cell(stats.closed)),
+        ("termijn", "afgesloten", "afgesloten", shown.closed),
         ("termijn", "dagen_tot_afsluiting", "gemiddeld aantal dagen tot afsluiting",
          "" if stats.close_days is None else f"{stats.close_days:.1f}"),
     ])
@@ -222,14 +227,25 @@ def show_conversations(request: Request, db: SessionDep, settings: SettingsDep, 
     summary = analytics.summary(db, profile_id, period.start, period.end)
     labels = _labels(profile_id)["topic"]
     topics = sorted(summary.per_topic.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    days = [DayRow(day, summary.per_day[day], statistics.cell(summary.per_day[day].get("emergency", 0)),
-                   analytics.fallback_rate(summary.per_day[day])) for day in summary.days]
+    # Emergencies per day: "<5" when small, and with complementary suppression against the period's total (else
+    # a single small day would be the total minus the others).
+    emergencies = [summary.per_day[day].get("emergency", 0) for day in summary.days]
+    protected = suppression.protect(emergencies)
+    emergency_total = sum(emergencies)
+    if protected.hide_total or suppression.is_small(emergency_total):
+        protected = suppression.without_sum(suppression.protect(emergencies, total_known=False), emergencies)
+        shown_total = statistics.cell(emergency_total) if suppression.is_small(emergency_total) \
+            else suppression.COMPLEMENT
+    else:
+        shown_total = str(emergency_total)
+    days = [DayRow(day, summary.per_day[day], shown, analytics.fallback_rate(summary.per_day[day]))
+            for day, shown in zip(summary.days, protected.shown(emergencies), strict=True)]
     return templates.TemplateResponse(request, "staff/conversations.html", {
         "period": period, "error": error, "summary": summary, "days": days, "topic_labels": labels,
         "topics": topics, "event_labels": EVENT_LABELS,
-        "topic_chart": bars([(topic, counts.get("topic", 0)) for topic, counts in topics], labels, suppress=False),
+        "topic_chart": bars([(topic, counts.get("topic", 0)) for topic, counts in topics], labels),
         "fallback_chart": bars(sorted(((t, c.get("fallback", 0)) for t, c in topics if c.get("fallback")),
-                                      key=lambda row: -row[1]), labels, suppress=False),
+                                      key=lambda row: -row[1]), labels),
         "totals": [(event, summary.totals.get(event, 0)) for event in analytics.EVENTS],
-        "cell": statistics.cell, "date_label": date_label,
+        "emergency_total": shown_total, "date_label": date_label,
     }, status_code=400 if error else 200)

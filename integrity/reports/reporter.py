@@ -28,16 +28,21 @@ from integrity.reports.validation import MESSAGE_MAX, text_field
 
 FOLLOW_UP_MAX_FAILURES = 5
 FOLLOW_UP_WINDOW = timedelta(minutes=10)
+# A second, shared counter for every sender of one channel together (`shared_key`): no caller can escape it by
+# coming back under a new name, and with 16-digit codes (53 bits) 50 guesses per 10 minutes is harmless.
+SHARED_MAX_FAILURES = 50
 
 
-def _check_throttle(session: Session, key_hash: str, now: datetime) -> None:
+def _check_throttle(session: Session, key_hash: str, now: datetime, limit: int = FOLLOW_UP_MAX_FAILURES) -> None:
+    """FollowUpThrottled once `limit` failures of this key lie within the window; the retry-after time runs until
+    the oldest of them leaves the window (then one attempt is free again)."""
     window_start = now - FOLLOW_UP_WINDOW
     failures = session.execute(
         select(func.count(), func.min(FollowUpAttempt.at))
         .where(FollowUpAttempt.key_hash == key_hash, FollowUpAttempt.at > window_start)
     ).one()
     count, oldest = failures
-    if count >= FOLLOW_UP_MAX_FAILURES:
+    if count >= limit:
         retry_after = int((oldest + FOLLOW_UP_WINDOW - now).total_seconds()) + 1
         raise FollowUpThrottled(max(1, retry_after))
 
@@ -48,7 +53,8 @@ def _record_failure(session: Session, key_hash: str, now: datetime) -> None:
 
 
 def authenticate_reporter(
-    session: Session, code: str, throttle_key: str | None, *, now: datetime | None = None
+    session: Session, code: str, throttle_key: str | None, *, now: datetime | None = None,
+    shared_key: str | None = None,
 ) -> tuple[str, bytes]:
     """(report id, reporter key) for a receipt code; the key opens the reporter's copies.
 
@@ -57,12 +63,17 @@ def authenticate_reporter(
     attempts, which `UnknownReceipt` keeps (see `db.transaction`). After FOLLOW_UP_MAX_FAILURES
     failures within FOLLOW_UP_WINDOW the key is refused with FollowUpThrottled (before any Argon2 work) until the
     window has passed. `None` skips throttling: only for callers that are not reachable by reporters.
+    `shared_key` (e.g. "chat") is a second counter shared by all callers of one channel, with SHARED_MAX_FAILURES:
+    a failure counts for both keys, and either being full refuses the attempt.
     Pass the result to `reporter_view` and `add_reporter_message_with_key`.
     """
     now = now or utcnow()
     key_hash = receipts.throttle_hash(throttle_key) if throttle_key is not None else None
+    shared_hash = receipts.throttle_hash("shared:" + shared_key) if shared_key else None
     if key_hash is not None:
         _check_throttle(session, key_hash, now)
+    if shared_hash is not None:
+        _check_throttle(session, shared_hash, now, SHARED_MAX_FAILURES)
     digest, key = receipts.derive_both(code)
     # The whole row, not just the id: `reporter_view` and `add_reporter_message_with_key` then find it in the
     # session's identity map instead of loading it again.
@@ -70,6 +81,8 @@ def authenticate_reporter(
     if report is None:
         if key_hash is not None:
             _record_failure(session, key_hash, now)
+        if shared_hash is not None:
+            _record_failure(session, shared_hash, now)
         raise UnknownReceipt("Unknown or malformed receipt code")
     return report.id, key
 
@@ -140,9 +153,10 @@ def add_reporter_message_with_key(
     events.enqueue_reporter_message(session, report.id, now=now)  # the staff's mail, in this transaction
 
 
-def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None) -> ReporterView:
+def follow_up(session: Session, code: str, throttle_key: str, *, now: datetime | None = None,
+              shared_key: str | None = None) -> ReporterView:
     """What the reporter sees with their receipt code: `authenticate_reporter` (throttled), then `reporter_view`."""
-    report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
+    report_id, key = authenticate_reporter(session, code, throttle_key, now=now, shared_key=shared_key)
     return reporter_view(session, report_id, key)
 
 

@@ -5,7 +5,9 @@ integrity.staff.user_keys); a password change re-wraps the private key, an admin
 (the staff member re-opens it with their recovery key), deactivation deletes their wrapped report keys.
 
 Errors carry a Dutch `user_message` (for the login page) and an English `str(exc)` (for logs and the CLI).
-A failed login never says whether the username exists.
+A failed login never says whether the username exists, and a wrong password does not lock the account: anyone
+could lock a named colleague out that way. Password guessing is limited per username and client address instead
+(backoffice/routes/staff_login.py); a repeatedly failed second factor (the caller knew the password) still locks.
 """
 
 from __future__ import annotations
@@ -166,18 +168,14 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     now = now or utcnow()
     user = get_user(session, username[:64]) if username else None
     if user is None or not user.active:
-        passwords.dummy_verify(password)
+        passwords.dummy_verify(password)  # the same Argon2 work as a known account's check
         raise LoginFailed(f"login failed: {'inactive' if user else 'unknown'} account")
+    right = passwords.verify_password(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
-        passwords.dummy_verify(password)
-        raise AccountLocked(user.username, user.locked_until)
-    if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        locked = user.failed_logins >= MAX_FAILED_LOGINS
-        if locked:
-            user.locked_until, user.failed_logins = now + LOCK_DURATION, 0
-        if locked:
-            raise AccountLocked(user.username, now + LOCK_DURATION)
+        if right:  # only who knows the password learns that the account is locked
+            raise AccountLocked(user.username, user.locked_until)
+        raise LoginFailed(f"login failed for '{user.username}': wrong password (account locked)")
+    if not right:
         raise LoginFailed(f"login failed for '{user.username}': wrong password")
     user.failed_logins, user.locked_until = 0, None
     if passwords.hasher().check_needs_rehash(user.password_hash):
@@ -186,20 +184,35 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
 
 
 def check_second_factor(user: StaffUser, code: str, key: TotpKey, *, now: float | None = None) -> bool:
-    return user.totp_secret_box is not None and totp.verify(key.open(user.totp_secret_box), code, now=now)
+    """Whether `code` is a current code of the user's app that was not used before.
+
+    A code stays valid for up to 90 s (clock drift): without a guard, a code seen over someone's shoulder or
+    caught by a phishing page could be used again within that time. So the step of the accepted code is stored
+    (`totp_last_step`, committed with the login) and a code of that step or an earlier one is refused.
+    """
+    if user.totp_secret_box is None:
+        return False
+    step = totp.matching_step(key.open(user.totp_secret_box), code, now=now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def enable_totp(session: Session, user: StaffUser, secret: str, code: str, key: TotpKey,
                 *, now: float | None = None) -> None:
     """Turn on the second factor once the user proved their app shows the right code."""
-    if not totp.verify(secret, code, now=now):
+    step = totp.matching_step(secret, code, now=now)
+    if step is None:
         raise InvalidAccount("TOTP set-up code did not match",
                              "Die code klopt niet. Controleer de tijd op je telefoon en probeer de nieuwe code.")
     user.totp_secret_box = key.seal(secret)
+    user.totp_last_step = step  # the set-up code cannot log in afterwards
 
 
 def disable_totp(session: Session, user: StaffUser) -> None:
     user.totp_secret_box = None
+    user.totp_last_step = None
 
 
 def change_own_password(session: Session, user: StaffUser, password: str, private_key: PrivateKey | None) -> None:

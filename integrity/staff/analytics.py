@@ -203,8 +203,11 @@ class Summary:
 
 
 def fallback_rate(counts: dict[str, int]) -> float | None:
-    """Share of questions the bot did not understand (None without questions); a hand-over counts as a question."""
-    asked = sum(counts.get(e, 0) for e in ("topic", "fallback", "handover", "emergency"))
+    """Share of questions the bot did not understand (None without questions); a hand-over counts as a question.
+
+    Emergencies are left out: their count is suppressed when small, and a rate over them would give it away
+    (with the other counts of the day shown exactly)."""
+    asked = sum(counts.get(e, 0) for e in ("topic", "fallback", "handover"))
     return counts.get("fallback", 0) / asked if asked else None
 
 

@@ -58,9 +58,10 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-# Spent on unknown usernames, so that a wrong username costs as much as a wrong password.
+# Spent on unknown usernames, so that a wrong username costs as much as a wrong password: the same checks as
+# `verify_password` (also the early refusal of an over-long password), against a hash with the same parameters.
 def dummy_verify(password: str) -> None:
-    verify_password(_dummy_hash(argon2_profile().name), password[:MAX_LENGTH])
+    verify_password(_dummy_hash(argon2_profile().name), password)
 
 
 @cache

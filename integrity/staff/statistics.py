@@ -5,8 +5,10 @@ status; how many were acknowledged (and within the 7-day deadline) and closed, w
 from submission to acknowledgement and to closing.
 
 Small cells: figures are meant for policy reports, so counts from 1 to 4 are shown as "<5" (`cell`), and an
-average over fewer than 5 reports is not shown (`average`), on the page and in the CSV export alike. The case list
-is the only place with exact small numbers.
+average over fewer than 5 reports is not shown (`average`), on the page and in the CSV export alike. So that no
+such count can be worked out from the total and the other counts of its row, `shown_statistics` also hides larger
+counts where needed ("verborgen", integrity.staff.suppression). The case list is the only place with exact small
+numbers.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from sqlalchemy import ColumnElement, Float, SQLColumnExpression, and_, case, ca
 from sqlalchemy.orm import Session
 
 from integrity.reports.models import Report, ReportStatus
+from integrity.staff.suppression import COMPLEMENT, MIN_CELL, SUPPRESSED, Protected, protect, protect_part, without_sum
 
-MIN_CELL = 5
-SUPPRESSED = "<5"
+__all__ = ["COMPLEMENT", "MIN_CELL", "SUPPRESSED"]
+ROWS = ("month", "category", "actor", "status")
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
 
@@ -154,3 +157,53 @@ def report_statistics(session: Session, profile_id: str, period: Period) -> Stat
         ack_days=average(float(ack_avg) if ack_avg is not None else None, int(acknowledged)),
         closed=int(closed), close_days=average(float(close_avg) if close_avg is not None else None, int(closed)),
     )
+
+
+@dataclass(frozen=True)
+class ShownStatistics:
+    """The figures as they may be shown (page and CSV alike): exact, "<5" or "verborgen"."""
+
+    total: str
+    rows: dict[str, list[str]]  # ROWS -> one shown value per entry of the Statistics row, in the same order
+    acknowledged: str
+    acknowledged_on_time: str
+    closed: str
+
+    def hidden(self, row: str, index: int) -> bool:
+        return self.rows[row][index] in (SUPPRESSED, COMPLEMENT)
+
+
+def _row_counts(stats: Statistics) -> dict[str, list[int]]:
+    return {"month": [count for _, count in stats.per_month], "category": [count for _, count in stats.per_category],
+            "actor": [count for _, count in stats.per_actor], "status": [count for _, count in stats.per_status]}
+
+
+def shown_statistics(stats: Statistics) -> ShownStatistics:
+    """Small counts hidden, and enough others with them that none can be recovered by subtraction.
+
+    Every row (month, category, actor, status) adds up to the total. The deadline figures are tied to the status
+    row: "acknowledged" is the total minus the reports still "nieuw", "closed" the reports "afgesloten", and the
+    acknowledged on time are part of the acknowledged (the late ones are shown nowhere).
+    """
+    counts = _row_counts(stats)
+    protected: dict[str, Protected] = {name: protect(values) for name, values in counts.items()}
+    hide_total = 0 < stats.total < MIN_CELL or any(p.hide_total for p in protected.values())
+    if hide_total:  # no row may add up to the hidden total
+        protected = {name: without_sum(protect(values, total_known=False), values)
+                     for name, values in counts.items()}
+    rows = {name: protected[name].shown(counts[name]) for name in ROWS}
+    statuses = [status for status, _ in stats.per_status]
+    new, closed = statuses.index(ReportStatus.NIEUW.value), statuses.index(ReportStatus.AFGESLOTEN.value)
+    status_hidden = [mark != "" for mark in protected["status"].marks]
+    if hide_total or status_hidden[new]:  # total - "nieuw" = acknowledged: showing it would give "nieuw" away
+        acknowledged = SUPPRESSED if 0 < stats.acknowledged < MIN_CELL else COMPLEMENT
+    else:
+        acknowledged = cell(stats.acknowledged)
+    if acknowledged == str(stats.acknowledged):
+        on_time = protect_part(stats.acknowledged_on_time, stats.acknowledged) or str(stats.acknowledged_on_time)
+    else:  # often all are on time: an exact figure would give the hidden "acknowledged" away
+        on_time = SUPPRESSED if 0 < stats.acknowledged_on_time < MIN_CELL else COMPLEMENT
+    total = (SUPPRESSED if 0 < stats.total < MIN_CELL else COMPLEMENT) if hide_total else str(stats.total)
+    return ShownStatistics(total=total, rows=rows, acknowledged=acknowledged, acknowledged_on_time=on_time,
+                           closed=rows["status"][closed] if stats.closed == counts["status"][closed]
+                           else cell(stats.closed))

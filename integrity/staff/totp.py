@@ -32,14 +32,24 @@ def code_at(secret: str, moment: float) -> str:
     return str(value % 10**DIGITS).zfill(DIGITS)
 
 
-def verify(secret: str, code: str, *, now: float | None = None, window: int = 1) -> bool:
-    """True if `code` matches the current step or `window` steps either side (clock drift)."""
+def matching_step(secret: str, code: str, *, now: float | None = None, window: int = 1) -> int | None:
+    """The time step (Unix time // STEP) whose code is `code`, checking the current step and `window` steps
+    either side (clock drift); None if none matches. Every step is compared, so the time does not tell which."""
     cleaned = "".join(code.split())
     if len(cleaned) != DIGITS or not cleaned.isdigit():
-        return False
-    moment = time.time() if now is None else now
-    return any(hmac.compare_digest(code_at(secret, moment + step * STEP), cleaned)
-               for step in range(-window, window + 1))
+        return None
+    current = int((time.time() if now is None else now) // STEP)
+    found = None
+    for step in range(current - window, current + window + 1):
+        if hmac.compare_digest(code_at(secret, step * STEP), cleaned) and found is None:
+            found = step
+    return found
+
+
+def verify(secret: str, code: str, *, now: float | None = None, window: int = 1) -> bool:
+    """True if `code` matches the current step or `window` steps either side (no replay guard: see
+    `integrity.staff.accounts.check_second_factor`)."""
+    return matching_step(secret, code, now=now, window=window) is not None
 
 
 def provisioning_uri(secret: str, username: str) -> str:

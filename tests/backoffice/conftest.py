@@ -127,8 +127,9 @@ def submitted(sessions: sessionmaker[Session], keys: Keys) -> Submitted:
 
 def check_response(response: httpx.Response) -> None:
     if response.request.url.path.startswith("/beheer"):
-        for cookie in response.headers.get_list("set-cookie"):  # only the staff session cookie, locked down
-            assert cookie.startswith("bo_sessie="), cookie
+        # only the staff session cookie and the login form's pre-session cookie, locked down
+        for cookie in response.headers.get_list("set-cookie"):
+            assert cookie.startswith(("bo_sessie=", "bo_aanmelden=")), cookie
             assert all(flag in cookie.lower() for flag in ("httponly", "samesite=strict", "path=/beheer")), cookie
     else:
         assert "set-cookie" not in response.headers, f"{response.request.url} set a cookie"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,16 +76,81 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client: TestClient,
     assert "set-cookie" not in wrong.headers
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(
-        client: TestClient, coordinator: str, sessions: sessionmaker[Session]) -> None:
-    for _ in range(accounts.MAX_FAILED_LOGINS):
-        login(client, coordinator, "fout fout fout")
-    locked = login(client, coordinator)
-    assert locked.status_code == 401 and "tijdelijk vergrendeld" in locked.text
-    assert "account_locked" in audit_actions(sessions)
+def comparable(response) -> tuple[int, str, list[str]]:  # type: ignore[no-untyped-def]
+    """Status, page without its one-time token and the username typed, and the header names."""
+    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value=""', response.text)
+    page = re.sub(r'name="gebruiker"(.*?)value="[^"]*"', r'name="gebruiker"\1value=""', page, flags=re.S)
+    return response.status_code, page, sorted(name for name in response.headers if name != "content-length")
+
+
+def test_unknown_known_and_locked_accounts_cannot_be_told_apart(
+        client: TestClient, coordinator: str, sessions: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: a failed login pre-filled the username only for existing accounts and showed the lock-out message
+    only for real ones. Now the same page, status, fields and Argon2 work for all three."""
+    verified: list[str] = []
+    original = PasswordHasher.verify
+
+    def counting(self, hash, password):  # type: ignore[no-untyped-def]
+        verified.append(hash)
+        return original(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
     with sessions.begin() as session:
-        accounts.unlock(session, accounts.get_user(session, coordinator))  # type: ignore[arg-type]
-    assert login(client, coordinator).status_code == 303
+        accounts.create_user(session, "locked", "Vergrendeld", Role.HANDLER, PASSWORD, profile_id="vlaamse-overheid")
+        user = accounts.get_user(session, "locked")
+        assert user is not None
+        user.locked_until = accounts.utcnow() + timedelta(minutes=10)  # as after five wrong second-factor codes
+    answers = []
+    for username in ("niemand", coordinator, "locked"):
+        verified.clear()
+        answer = login(client, username, "niet het wachtwoord")
+        assert len(verified) == 1, f"{username}: one Argon2 verification, like every other failed login"
+        assert f'value="{username}"' in answer.text, "the username typed is shown again, known or not"
+        answers.append(comparable(answer))
+    assert answers[0] == answers[1] == answers[2]
+    assert "vergrendeld" not in answers[2][1]
+    # Only whoever knows the password learns that the account is locked.
+    assert "tijdelijk vergrendeld" in login(client, "locked", PASSWORD).text
+
+
+def test_wrong_passwords_are_limited_per_username_and_address_without_locking_the_account(
+        app, coordinator: str, sessions: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, client=("192.0.2.10", 50000)) as attacker:
+        for _ in range(app.state.settings.login_user_limit):
+            assert login(attacker, coordinator, "fout fout fout").status_code == 401
+        refused = login(attacker, coordinator)  # even the right password, from this address
+        assert refused.status_code == 429 and "Te veel aanmeldpogingen" in refused.text
+        assert refused.headers["retry-after"] == "900"
+        for _ in range(app.state.settings.login_user_limit):  # an unknown name: the very same limit
+            assert login(attacker, "niemand", "fout fout fout").status_code == 401
+        assert login(attacker, "niemand", "fout fout fout").text == login(attacker, coordinator).text
+    with TestClient(app, client=("198.51.100.7", 50000)) as colleague:  # the account itself is not locked
+        assert login(colleague, coordinator).status_code == 303
+    with sessions.begin() as session:
+        user = accounts.get_user(session, coordinator)
+        assert user is not None and user.locked_until is None and user.failed_logins == 0
+
+
+def test_the_login_token_is_bound_to_the_browsers_pre_session_cookie(app, coordinator: str) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app) as ours, TestClient(app) as theirs:
+        page = ours.get("/beheer/aanmelden")
+        assert "bo_aanmelden=" in page.headers["set-cookie"]
+        assert all(flag in page.headers["set-cookie"] for flag in ("HttpOnly", "SameSite=strict", "Path=/beheer"))
+        token = hidden(page.text, "csrf")
+        data = {"csrf": token, "gebruiker": coordinator, "wachtwoord": PASSWORD, "volgende": ""}
+        theirs.get("/beheer/aanmelden")  # another browser with a cookie of its own
+        assert theirs.post("/beheer/aanmelden", data=data, follow_redirects=False).status_code == 400
+        theirs.cookies.clear()  # and without any cookie
+        assert theirs.post("/beheer/aanmelden", data=data, follow_redirects=False).status_code == 400
+        done = ours.post("/beheer/aanmelden", data=data, follow_redirects=False)
+        assert done.status_code == 303
+        assert any(c.startswith('bo_aanmelden=""') or "bo_aanmelden=;" in c or "Max-Age=0" in c
+                   for c in done.headers.get_list("set-cookie") if c.startswith("bo_aanmelden"))
+        assert "bo_aanmelden" not in ours.cookies
+        ours.cookies.delete("bo_sessie")
+        replay = ours.post("/beheer/aanmelden", data=data, follow_redirects=False)
+        assert replay.status_code == 400, "the spent token does not log in again"
 
 
 def test_login_form_without_valid_csrf_is_refused(client: TestClient, coordinator: str) -> None:
@@ -160,12 +227,21 @@ def test_second_factor_set_up_and_required_at_the_next_login(
     form = client.get(first.headers["location"])
     bad = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": "123456"})
     assert bad.status_code == 401
-    good = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"),
-                                                      "code": totp.code_at(secret, time.time())},
+    # The set-up code's step is used up (replay guard): the app's next code logs in.
+    code = totp.code_at(secret, time.time() + totp.STEP)
+    good = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": code},
                        follow_redirects=False)
     assert good.status_code == 303
     assert client.get("/beheer/account").status_code == 200
     assert audit_actions(sessions).count("totp_enabled") == 1
+
+    # The same code, caught over a shoulder or by a phishing page, does not log in a second time.
+    client.cookies.clear()
+    again = login(client, coordinator)
+    form = client.get(again.headers["location"])
+    replay = client.post("/beheer/aanmelden/code", data={"csrf": hidden(form.text, "csrf"), "code": code},
+                         follow_redirects=False)
+    assert replay.status_code == 401 and "Die code klopt niet" in replay.text
 
 
 def test_password_change_needs_the_current_one_and_ends_other_sessions(

@@ -61,8 +61,10 @@ class ActionProxy:
             self.arrived.set()
             self.release.wait(timeout=WAIT)
         try:
-            response = httpx.post(self.upstream + handler.path, content=body, timeout=WAIT,
-                                  headers={"Content-Type": "application/json"})
+            forwarded = {"Content-Type": "application/json"}
+            if handler.headers.get("Authorization"):  # the Rasa server's token for the action server
+                forwarded["Authorization"] = handler.headers["Authorization"]
+            response = httpx.post(self.upstream + handler.path, content=body, timeout=WAIT, headers=forwarded)
         except httpx.HTTPError:
             handler.send_error(502)
             return

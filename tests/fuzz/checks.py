@@ -93,7 +93,8 @@ def response_problems(response: httpx.Response, *, sent: str = "", static: bool 
     path = response.request.url.path
     for cookie in response.headers.get_list("set-cookie"):
         flags = cookie.lower()
-        if not (path.startswith("/beheer") and cookie.startswith("bo_sessie=")
+        # The staff session cookie and the login form's pre-session cookie (CSRF binding), both locked down.
+        if not (path.startswith("/beheer") and cookie.startswith(("bo_sessie=", "bo_aanmelden="))
                 and all(flag in flags for flag in ("httponly", "samesite=strict", "path=/beheer"))):
             problems.append(f"unexpected cookie {cookie[:80]!r}")
     if 300 <= status < 400:

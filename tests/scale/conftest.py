@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actions.internal_token import new_token
 from devtools.stack import REPO, StackError, action_server, free_port, rasa_env, rasa_server, running_services
 from tests.conftest import ReportStore, require_model
 from tests.scale.redis_server import RedisError, RedisServer, running_redis
@@ -61,7 +62,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, report_store: ReportStore, re
     base = tmp_path_factory.mktemp("scale")
     actions_port, port_a, port_b = free_port(), free_port(), free_port()
     env = rasa_env(ACTION_ENDPOINT_URL=f"http://127.0.0.1:{actions_port}/webhook", REDIS_HOST="127.0.0.1",
-                   REDIS_PORT=str(redis.port), REDIS_PASSWORD=redis.password, **report_store.env)
+                   REDIS_PORT=str(redis.port), REDIS_PASSWORD=redis.password, ACTION_SERVER_TOKEN=new_token(),
+                   **report_store.env)
     services = {
         "actions": action_server(actions_port, env, base / "actions.log"),
         "rasa-a": rasa_server(port_a, env, base / "rasa-a.log", ENDPOINTS),

@@ -162,7 +162,7 @@ def test_secret_files_become_variables_inside_python_only(tmp_path: Path) -> Non
 
 def test_rasa_gets_every_variable_of_the_endpoints_file(services: dict[str, dict[str, Any]]) -> None:
     rasa = services["rasa"]
-    provided = {name.removesuffix("_FILE") for name in env_of(rasa)}
+    provided = {name.removesuffix("_FILE") for name in env_of(rasa) if not name.startswith("SANIC_")}
     lines = [line for line in (DEPLOY / "endpoints.yml").read_text().splitlines() if not line.startswith("#")]
     needed = set(re.findall(r"\$\{(\w+)\}", "\n".join(lines)))
     assert needed == provided
@@ -176,7 +176,8 @@ def test_commands_name_modules_that_exist(services: dict[str, dict[str, Any]]) -
         command = services[name]["command"]
         assert command[:2] == ["python", "-m"]
         module = REPO.joinpath(*command[2].split("."))
-        assert (module / "__main__.py").is_file() or command[2] == "rasa_sdk", f"{name}: {command[2]}"
+        assert (module / "__main__.py").is_file() or module.with_suffix(".py").is_file(), f"{name}: {command[2]}"
+    assert services["actions"]["command"][2] == "actions.server", "the action server checks the Rasa token"
     assert (REPO / services["prepare"]["command"][1]).is_file()
     assert (REPO / option(services["actions"]["command"], "--actions") / "__init__.py").is_file()
 
@@ -203,7 +204,8 @@ def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, 
     assert f"@{postgres_ip}:5432/" in (DEPLOY / "make-secrets.sh").read_text()
     proxy_ip = services["proxy"]["networks"]["backend"]["ipv4_address"]
     # The web app trusts X-Forwarded-For only from the proxy.
-    assert option(services["web"]["command"], "--forwarded-allow-ips") == proxy_ip
+    assert env_of(services["web"])["FORWARDED_ALLOW_IPS"] == proxy_ip
+    assert "--forwarded-allow-ips" not in services["web"]["command"]
     subnet = compose["networks"]["backend"]["ipam"]["config"][0]["subnet"]
     assert proxy_ip.rsplit(".", 1)[0] == subnet.rsplit(".", 1)[0]
     assert compose["networks"]["backend"]["internal"] is True
@@ -242,3 +244,13 @@ def test_prepare_migrates_creates_the_shared_receipt_salt_and_names_organisation
     engine.dispose()
     again = prepare(tmp_path)
     assert again.returncode == 0 and "yet for federale-politie:" in again.stderr
+
+
+def test_rasa_and_the_action_server_share_the_token_secret(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("rasa", "actions"):
+        assert env_of(services[name])["ACTION_SERVER_TOKEN_FILE"] == "/run/secrets/action_server_token", name
+        assert "action_server_token" in services[name]["secrets"], name
+    for name in ("web", "telegram", "proxy", "redis", "postgres"):
+        assert "action_server_token" not in services[name].get("secrets", []), name
+    assert "create action_server_token" in (DEPLOY / "make-secrets.sh").read_text()
+    assert env_of(services["rasa"])["SANIC_REQUEST_MAX_SIZE"] == "65536"

@@ -163,3 +163,5 @@ def test_summary_per_day_and_topic_with_fallback_rate(sessions: sessionmaker[Ses
     assert summary.per_topic == {"pesten": {"topic": 3, "fallback": 1}}
     assert summary.totals == {"topic": 3, "fallback": 2, "report_started": 1}
     assert summary.fallback_rate == pytest.approx(2 / 5)
+    assert analytics.fallback_rate({"topic": 3, "fallback": 1, "emergency": 2}) == pytest.approx(1 / 4), \
+        "emergencies are left out: a rate over them would give their suppressed count away"

@@ -36,13 +36,19 @@ def test_password_is_stored_as_argon2id_and_verified(session: Session) -> None:
     assert unknown.value.user_message == accounts.LOGIN_FAILED
 
 
-def test_lock_out_after_five_failures_and_expiry(session: Session) -> None:
-    user(session, "coord", Role.COORDINATOR)
-    for _ in range(accounts.MAX_FAILED_LOGINS - 1):
+def test_wrong_passwords_never_lock_and_a_lock_shows_only_to_the_right_password(session: Session) -> None:
+    """Issue 13: anyone could lock a named colleague out with five wrong passwords. Password guessing is now limited
+    per username and address in the web app; a lock (after failed second-factor codes) is told only to whoever
+    typed the right password, everyone else gets the answer of an unknown account."""
+    created = user(session, "coord", Role.COORDINATOR)
+    for _ in range(accounts.MAX_FAILED_LOGINS * 2):
         with pytest.raises(accounts.LoginFailed):
             accounts.authenticate(session, "coord", "fout", now=T0)
-    with pytest.raises(accounts.AccountLocked):
-        accounts.authenticate(session, "coord", "fout", now=T0)
+    assert accounts.authenticate(session, "coord", PASSWORD, now=T0).locked_until is None
+    created.locked_until = T0 + accounts.LOCK_DURATION
+    with pytest.raises(accounts.LoginFailed) as wrong:
+        accounts.authenticate(session, "coord", "fout", now=T0 + timedelta(minutes=5))
+    assert wrong.value.user_message == accounts.LOGIN_FAILED
     with pytest.raises(accounts.AccountLocked):  # the right password does not help while locked
         accounts.authenticate(session, "coord", PASSWORD, now=T0 + timedelta(minutes=5))
     later = T0 + accounts.LOCK_DURATION + timedelta(seconds=1)
@@ -73,6 +79,56 @@ def test_totp_secret_is_encrypted_at_rest(session: Session) -> None:
     assert not accounts.check_second_factor(created, totp.code_at(secret, 2_000_000), key, now=2_000_300)
     with pytest.raises(accounts.AccountError):
         accounts.check_second_factor(created, "123456", accounts.TotpKey.from_secret(b"x" * 32))
+
+
+def test_a_second_factor_code_is_accepted_once_and_older_ones_never(session: Session) -> None:
+    """Issue 13: TOTP codes could be replayed within their window (up to 90 s)."""
+    created = user(session, "coord", Role.COORDINATOR)
+    key = accounts.TotpKey.from_secret(b"k" * 32)
+    secret = totp.new_secret()
+    moment = 1_800_000_000.0
+    accounts.enable_totp(session, created, secret, totp.code_at(secret, moment), key, now=moment)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, moment), key, now=moment + 5), \
+        "the set-up code does not log in"
+    later = moment + totp.STEP
+    assert accounts.check_second_factor(created, totp.code_at(secret, later), key, now=later)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, later), key, now=later + 10)
+    assert not accounts.check_second_factor(created, totp.code_at(secret, moment), key, now=later + 10), \
+        "an older code that is still inside the window is refused too"
+    session.flush()
+    session.expire_all()
+    stored = accounts.get_user(session, "coord")
+    assert stored is not None and stored.totp_last_step == int(later // totp.STEP)
+    following = later + totp.STEP
+    assert accounts.check_second_factor(stored, totp.code_at(secret, following), key, now=following)
+
+
+def test_sessions_end_twelve_hours_after_login_however_active(session: Session) -> None:
+    """Issue 13: the absolute limit made unlimited failed no test."""
+    created = user(session, "coord", Role.COORDINATOR)
+    cookie = sessions.start(session, created, second_factor_done=True, now=T0)
+    moment = T0
+    while moment < T0 + sessions.ABSOLUTE - timedelta(minutes=20):
+        moment += timedelta(minutes=20)
+        assert sessions.load(session, cookie, now=moment) is not None, moment
+    assert timedelta(hours=12) == sessions.ABSOLUTE
+    assert sessions.load(session, cookie, now=T0 + sessions.ABSOLUTE) is None
+    assert session.scalar(select(StaffSession.id)) is None
+
+
+def test_a_pending_second_factor_lapses_after_five_minutes(session: Session) -> None:
+    """Issue 13: the pending second-factor window made unlimited failed no test."""
+    created = user(session, "coord", Role.COORDINATOR)
+    cookie = sessions.start(session, created, second_factor_done=False, now=T0)
+    assert timedelta(minutes=5) == sessions.PENDING_SECOND_FACTOR
+    pending = sessions.load(session, cookie, now=T0 + timedelta(minutes=4, seconds=59))
+    assert pending is not None and not pending.complete
+    assert sessions.load(session, cookie, now=T0 + timedelta(minutes=5, seconds=1)) is None
+    late = sessions.start(session, created, second_factor_done=False, now=T0)
+    loaded = sessions.load(session, late, now=T0 + timedelta(minutes=4))
+    assert loaded is not None
+    sessions.complete_second_factor(session, loaded, now=T0 + timedelta(minutes=4))
+    assert sessions.load(session, late, now=T0 + timedelta(minutes=30)) is not None, "completed: idle limit now"
 
 
 def test_totp_matches_rfc6238_vectors() -> None:

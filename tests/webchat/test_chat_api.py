@@ -86,8 +86,12 @@ def test_message_is_forwarded_with_a_pseudonymous_sender_and_web_metadata(
     [payload] = fake_rasa.payloads
     assert fake_rasa.urls == ["http://rasa.test:5005/webhooks/rest/webhook"]
     assert payload["message"] == "ik word gepest"
-    assert payload["metadata"] == {"channel": "web", "profile": PROFILE}
     secret = pseudonym.load_or_create_secret(chat_env)
+    # `client`: the pseudonym of the client address, which the follow-up form's receipt-code throttle counts
+    # against (the session id is the browser's choice); never the address itself.
+    assert payload["metadata"] == {"channel": "web", "profile": PROFILE,
+                                   "client": pseudonym.sender_id(secret, "web-ip", "testclient")}
+    assert "testclient" not in str(payload)
     assert payload["sender"] == pseudonym.sender_id(secret, "web", SESSION)
     assert payload["sender"].startswith("web-")
     assert SESSION not in str(payload)
@@ -105,7 +109,8 @@ def test_profile_is_left_to_the_action_server_when_not_configured(
         settings: Settings, fake_rasa: FakeRasa, make_client: Callable[[FastAPI], TestClient]) -> None:
     client = make_client(make_app(replace(settings, profile=None), fake_rasa))
     assert post(client, "hallo").status_code == 200
-    assert fake_rasa.payloads[0]["metadata"] == {"channel": "web"}
+    metadata = fake_rasa.payloads[0]["metadata"]
+    assert "profile" not in metadata and metadata["channel"] == "web"
 
 
 def test_unknown_profile_is_refused_at_start(settings: Settings) -> None:
