@@ -56,9 +56,10 @@ def show_recovery_key(request: Request, db: SessionDep, templates: TemplatesDep,
 
 
 def recover_page(request: Request, templates: TemplatesDep, loaded: LoadedSession, *, error: str = "",
-                 status_code: int = 200) -> HTMLResponse:
+                 error_field: str = "", status_code: int = 200) -> HTMLResponse:
+    """`error_field`: the id of the field the error is about (marked invalid, described by the error, focused)."""
     return templates.TemplateResponse(request, "staff/recover.html", {
-        "csrf": loaded.csrf_token(RECOVER_FORM), "error": error,
+        "csrf": loaded.csrf_token(RECOVER_FORM), "error": error, "error_field": error_field,
         "awaits": user_keys.awaits_recovery(loaded.user)}, status_code=status_code)
 
 
@@ -77,9 +78,11 @@ def recover(request: Request, db: SessionDep, templates: TemplatesDep, loaded: C
     if step not in ("sleutel", "opnieuw"):
         raise UserError(400, FORM_EXPIRED, log_reason="unknown step in the recovery form")
     if not passwords.verify_password(user.password_hash, password):
-        return recover_page(request, templates, loaded, error=WRONG_PASSWORD, status_code=400)
+        return recover_page(request, templates, loaded, error=WRONG_PASSWORD, status_code=400,
+                            error_field="herstel-wachtwoord" if step == "sleutel" else "opnieuw-wachtwoord")
     if step == "opnieuw" and form.get("begrepen") != "ja":
-        return recover_page(request, templates, loaded, error=NOT_CONFIRMED, status_code=400)
+        return recover_page(request, templates, loaded, error=NOT_CONFIRMED, error_field="begrepen",
+                            status_code=400)
     try:
         with transaction(db):  # the re-wrapped (or new) key, the session's copy and the audit entries
             if step == "sleutel":
@@ -90,7 +93,8 @@ def recover(request: Request, db: SessionDep, templates: TemplatesDep, loaded: C
             sessions.store_recovery_key(db, loaded, recovery_key)
     except user_keys.WrongRecoveryKey as exc:
         log.info("Recovery refused: %s", exc)
-        return recover_page(request, templates, loaded, error=WRONG_RECOVERY_KEY, status_code=400)
+        return recover_page(request, templates, loaded, error=WRONG_RECOVERY_KEY, error_field="herstelsleutel",
+                            status_code=400)
     return RedirectResponse(f"{PREFIX}/herstelsleutel", status_code=303)
 
 

@@ -173,7 +173,7 @@
     }).then(function (plain) {
       var kept = JSON.parse(new TextDecoder().decode(plain));
       if (kept.path !== window.location.pathname) {
-        return;  /* not there yet (e.g. unlocking the key first) */
+        return;  /* not there yet (e.g. the recovery key page first) */
       }
       var restored = kept.forms.map(fillForm).filter(Boolean);
       if (!restored.length) {

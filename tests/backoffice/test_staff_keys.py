@@ -18,6 +18,11 @@ PASSWORD = "een lang wachtwoord 42"
 RESET = "wachtwoord van de beheerder 7"
 
 
+def invalid_fields(html: str) -> list[str]:
+    """The ids of the fields marked aria-invalid (and described by the error)."""
+    return re.findall(r'<input id="([a-z-]+)"[^>]*aria-describedby="herstel-fout" aria-invalid="true" autofocus', html)
+
+
 def login(client: TestClient, username: str, password: str) -> httpx.Response:
     client.cookies.clear()
     page = client.get("/beheer/aanmelden")
@@ -59,9 +64,11 @@ def test_the_recovery_key_reopens_the_key_after_a_reset(client: TestClient, sess
     wrong = client.post("/beheer/herstel", data={"csrf": token, "stap": "sleutel", "wachtwoord": RESET,
                                                  "herstelsleutel": "AAAA-" * 7 + "AAAA"})
     assert wrong.status_code == 400 and "Die herstelsleutel klopt niet" in wrong.text
+    assert invalid_fields(wrong.text) == ["herstelsleutel"] and invalid_fields(form.text) == []
     bad_password = client.post("/beheer/herstel", data={"csrf": token, "stap": "sleutel", "wachtwoord": "fout",
                                                         "herstelsleutel": kept})
     assert bad_password.status_code == 400 and "Je wachtwoord klopt niet" in bad_password.text
+    assert invalid_fields(bad_password.text) == ["herstel-wachtwoord"]
     done = client.post("/beheer/herstel", data={"csrf": token, "stap": "sleutel", "wachtwoord": RESET,
                                                 "herstelsleutel": kept}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/beheer/herstelsleutel"
@@ -78,6 +85,10 @@ def test_without_the_recovery_key_a_colleague_grants_access_again(client: TestCl
     token = form_field(client.get("/beheer/herstel").text, "/beheer/herstel")
     unconfirmed = client.post("/beheer/herstel", data={"csrf": token, "stap": "opnieuw", "wachtwoord": RESET})
     assert unconfirmed.status_code == 400 and "Vink aan" in unconfirmed.text
+    assert invalid_fields(unconfirmed.text) == ["begrepen"]
+    wrong_password = client.post("/beheer/herstel", data={"csrf": token, "stap": "opnieuw", "wachtwoord": "fout",
+                                                          "begrepen": "ja"})
+    assert invalid_fields(wrong_password.text) == ["opnieuw-wachtwoord"]
     fresh = client.post("/beheer/herstel", data={"csrf": token, "stap": "opnieuw", "wachtwoord": RESET,
                                                  "begrepen": "ja"}, follow_redirects=False)
     assert fresh.headers["location"] == "/beheer/herstelsleutel"

@@ -1,10 +1,12 @@
 """Shared by the browser tests of accessibility and the idle logout: a web app with data, a fake Rasa, pages.
 
-`running_site(base, **env)` creates keys, a migrated SQLite database with a coordinator, an admin and one report,
-starts a small fake Rasa REST channel (a thread on a free port, so the web chat needs no Rasa server) and
-`python -m backoffice` with `env` added (e.g. a shorter idle time), and yields a `Site`. `open_pages(browser)`
-makes fresh contexts (CSP bypassed, so that axe can be injected) and fails on console errors other than the
-expected 4xx answers.
+`running_site(base, **env)` creates a migrated SQLite database with a coordinator (who has seen their recovery
+key), an admin and one report sealed for that coordinator, then two more coordinators without a key for it: a
+colleague who has not logged in yet (first login: the recovery key page; the case "wacht op toegang") and one whose
+password an admin reset (login goes to the recovery form, /beheer/herstel). It starts a small fake Rasa REST
+channel (a thread on a free port, so the web chat needs no Rasa server) and `python -m backoffice` with `env` added
+(e.g. a shorter idle time), and yields a `Site`. `open_pages(browser)` makes fresh contexts (CSP bypassed, so that
+axe can be injected) and fails on console errors other than the expected 4xx answers.
 """
 
 from __future__ import annotations
@@ -25,18 +27,19 @@ import pytest
 
 from bot.wait_ready import wait_ready
 from devtools.stack import REPO, free_port, rasa_env
-from integrity.reports import crypto, db, schemas, submission
+from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
-from integrity.staff import accounts
+from integrity.staff import accounts, user_keys
 from integrity.staff.models import Role
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 TIMEOUT_MS = 20_000
-PASSPHRASE = "browser test passphrase"
 PASSWORD = "een lang wachtwoord 42"
 COORDINATOR, ADMIN = "coordinator", "beheerder"
+COLLEAGUE, COLLEAGUE_NAME = "collega", "Carla Collega"  # no key for the report, never logged in
+RESET_USER = "hersteller"  # password reset by an admin: the key awaits the recovery key
 WHAT_HAPPENED = "Een collega van de aankoopdienst laat zich door Kluisbouw NV op reis sturen."
 BOT_TEXT = "Hallo, ik ben de integriteitsassistent. Waarover gaat je vraag?"
 
@@ -99,7 +102,7 @@ def web_app(log: Path, env: dict[str, str], secrets: tuple[str, ...]) -> Iterato
             process.kill()
             process.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
-    for secret in (WHAT_HAPPENED, PASSPHRASE, PASSWORD, *secrets):
+    for secret in (WHAT_HAPPENED, PASSWORD, *secrets):
         assert secret not in text, f"the web app logged report content or a secret ({log})"
 
 
@@ -113,17 +116,24 @@ def running_site(base: Path, *, secrets: tuple[str, ...] = (), **extra_env: str)
             patch.setenv(name, value)
         for name in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE"):
             patch.delenv(name, raising=False)
-        crypto.create_keys(PASSPHRASE)
         engine = db.make_engine(env["DATABASE_URL"])
         upgrade(engine)
         with db.make_sessionmaker(engine).begin() as session:
-            accounts.create_user(session, COORDINATOR, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
-                                 profile_id="vlaamse-overheid")
+            coordinator = accounts.create_user(session, COORDINATOR, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
+                                               profile_id="vlaamse-overheid")
+            private = user_keys.unlock(coordinator, PASSWORD)
+            assert private is not None
+            user_keys.new_recovery_key(coordinator, private)  # seen already: their logins go straight on
             accounts.create_user(session, ADMIN, "Bea Beheerder", Role.ADMIN, PASSWORD, profile_id="vlaamse-overheid")
             draft = schemas.ReportDraft(category="geschenken", what_happened=WHAT_HAPPENED, when="in mei",
                                         profile_id="vlaamse-overheid", channel="web",
                                         preferred_route="audit_vlaanderen")
-            submitted = submission.submit_report(session, draft, crypto.load_public_key())
+            submitted = submission.submit_report(session, draft)  # sealed for the coordinator only
+            accounts.create_user(session, COLLEAGUE, COLLEAGUE_NAME, Role.COORDINATOR, PASSWORD,
+                                 profile_id="vlaamse-overheid")
+            reset = accounts.create_user(session, RESET_USER, "Ruben Reset", Role.COORDINATOR, "een ander wachtwoord 7",
+                                         profile_id="vlaamse-overheid")
+            accounts.set_password(session, reset, PASSWORD)
         engine.dispose()
     with fake_rasa() as rasa_url, web_app(base / "web.log", {**env, "RASA_URL": rasa_url, **extra_env}, secrets) as url:
         yield Site(url, submitted.reference, submitted.receipt_code, env["DATABASE_URL"])
@@ -161,12 +171,6 @@ def log_in(page: Page, url: str, username: str, *, next_path: str = "") -> None:
     page.get_by_label("Wachtwoord").fill(PASSWORD)
     page.get_by_role("button", name="Aanmelden").click()
     expect(page.get_by_role("link", name="Mijn account")).to_be_visible()
-
-
-def unlock(page: Page) -> None:
-    page.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
-    page.get_by_label("Wachtzin").fill(PASSPHRASE)
-    page.get_by_role("button", name="Ontgrendelen").click()
 
 
 def focused_id(page: Page) -> str:

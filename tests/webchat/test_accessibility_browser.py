@@ -11,6 +11,7 @@ The idle-logout warning is in test_idle_logout_browser.py.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,11 @@ from integrity.staff import totp
 from tests.webchat.a11y_site import (
     ADMIN,
     BOT_TEXT,
+    COLLEAGUE,
+    COLLEAGUE_NAME,
     COORDINATOR,
-    PASSPHRASE,
     PASSWORD,
+    RESET_USER,
     TIMEOUT_MS,
     WHAT_HAPPENED,
     Site,
@@ -32,7 +35,6 @@ from tests.webchat.a11y_site import (
     open_pages,
     running_site,
     sideways_scroll,
-    unlock,
 )
 from tests.webchat.axe import Audit, require_axe
 from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 REPLY = "Dank je voor je melding. Wanneer was die reis precies?"
 RED = "rgb(179, 38, 30)"  # --alert-line
+WRONG_RECOVERY_KEY = "-".join(["AAAA"] * 8)  # well-formed, but not this account's
 
 
 @pytest.fixture(scope="module")
@@ -132,22 +135,13 @@ def test_axe_finds_no_violations_on_any_page(site: Site, new_page: Any) -> None:
     log_in(staff, site.url, COORDINATOR)
     crawl.check(staff, "case list")
     staff.get_by_role("link", name=site.reference).click()
-    crawl.check(staff, "case, locked")
-    staff.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
-    crawl.check(staff, "unlock")
-    staff.get_by_label("Wachtzin").fill("verkeerde wachtzin")
-    staff.get_by_role("button", name="Ontgrendelen").click()
-    expect(staff.get_by_role("alert")).to_be_visible()
-    crawl.check(staff, "unlock: wrong passphrase")
-    staff.get_by_label("Wachtzin").fill(PASSPHRASE)
-    staff.get_by_role("button", name="Ontgrendelen").click()
-    expect(staff.locator("main")).to_contain_text(WHAT_HAPPENED)
+    expect(staff.locator("main")).to_contain_text(WHAT_HAPPENED)  # opened with the key from the login
     staff.get_by_role("button", name="Ontvangst bevestigen").click()
     expect(staff.get_by_role("status").first).to_contain_text("De ontvangst is bevestigd.")
     staff.get_by_label("Bericht aan de melder").fill(REPLY)
     staff.get_by_role("button", name="Bericht versturen").click()
     expect(staff.get_by_role("status").first).to_contain_text("Je bericht is verstuurd.")
-    crawl.check(staff, "case, unlocked, after a reply")
+    crawl.check(staff, "case, after a reply")
     staff.get_by_label("Nieuwe status").select_option("afgesloten")
     staff.get_by_role("button", name="Status wijzigen").click()
     expect(staff.get_by_role("alert").first).to_contain_text("Geef een reden")
@@ -157,6 +151,42 @@ def test_axe_finds_no_violations_on_any_page(site: Site, new_page: Any) -> None:
                         ("/beheer/gesprekken", "conversations")):
         staff.goto(site.url + path)
         crawl.check(staff, where)
+
+    colleague = new_page()  # first login: the recovery key, once; the report has no key for them yet
+    colleague.goto(f"{site.url}/beheer/aanmelden")
+    colleague.get_by_label("Gebruikersnaam").fill(COLLEAGUE)
+    colleague.get_by_label("Wachtwoord").fill(PASSWORD)
+    colleague.get_by_role("button", name="Aanmelden").click()
+    expect(colleague).to_have_url(f"{site.url}/beheer/herstelsleutel")
+    expect(colleague.locator("#herstelsleutel")).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$"))
+    crawl.check(colleague, "first login: recovery key shown once")
+    colleague.get_by_role("link", name="Verder naar het back office").click()
+    colleague.get_by_role("link", name=site.reference).click()
+    expect(colleague.locator("main")).to_contain_text("wacht op toegang")
+    expect(colleague.locator("main")).not_to_contain_text(WHAT_HAPPENED)
+    crawl.check(colleague, "case: waiting for access")
+    staff.goto(f"{site.url}/beheer/toegang")
+    grant = staff.get_by_role("button", name=f"Toegang geven aan {COLLEAGUE_NAME}")
+    expect(grant).to_be_visible()
+    crawl.check(staff, "access: a colleague waits")
+    grant.click()
+    expect(staff.get_by_role("status").first).to_contain_text(f"{COLLEAGUE_NAME} kan nu 1 melding(en) openen.")
+    crawl.check(staff, "access: granted")
+    colleague.reload()
+    expect(colleague.locator("main")).to_contain_text(WHAT_HAPPENED)
+
+    after_reset = new_page()  # an admin reset the password: the recovery form
+    after_reset.goto(f"{site.url}/beheer/aanmelden")
+    after_reset.get_by_label("Gebruikersnaam").fill(RESET_USER)
+    after_reset.get_by_label("Wachtwoord").fill(PASSWORD)
+    after_reset.get_by_role("button", name="Aanmelden").click()
+    expect(after_reset).to_have_url(f"{site.url}/beheer/herstel")
+    crawl.check(after_reset, "recovery after a reset")
+    after_reset.get_by_label("Herstelsleutel").fill(WRONG_RECOVERY_KEY)
+    after_reset.locator("#herstel-wachtwoord").fill(PASSWORD)
+    after_reset.get_by_role("button", name="Sleutel herstellen").click()
+    expect(after_reset.get_by_role("alert")).to_contain_text("Die herstelsleutel klopt niet")
+    crawl.check(after_reset, "recovery: wrong recovery key")
 
     reporter.goto(f"{site.url}/opvolgen")
     reporter.locator("#code").fill(site.code)
@@ -197,7 +227,7 @@ def test_axe_finds_no_violations_on_any_page(site: Site, new_page: Any) -> None:
     crawl.check(admin, "login: wrong second-factor code")
 
     crawl.assert_clean()
-    assert len(crawl.audit.checked) == 26, crawl.audit.checked
+    assert len(crawl.audit.checked) == 29, crawl.audit.checked
 
 
 def test_case_tables_keep_their_labels_and_fit_at_320px(site: Site, new_page: Any) -> None:
@@ -222,7 +252,6 @@ def test_case_tables_keep_their_labels_and_fit_at_320px(site: Site, new_page: An
     page.screenshot(path=str(ARTIFACTS / "a11y-case-list-320.png"), full_page=True)
 
     page.get_by_role("link", name=site.reference).click()
-    unlock(page)
     expect(page.get_by_role("heading", name="Geschiedenis")).to_be_visible()
     history = page.evaluate(labels_js, "table.history")
     assert len(history) >= 3 and len(history) % 3 == 0
@@ -277,17 +306,33 @@ def test_focus_moves_to_the_error_after_a_failed_submission(site: Site, new_page
     assert focused_id(page) == "gebruiker"
     assert page.locator("#gebruiker").get_attribute("aria-describedby") == "aanmelden-fout"
     log_in(page, site.url, COORDINATOR, next_path=f"/beheer/meldingen/{site.reference}")
-    page.get_by_role("link", name="Ontgrendel de meldingen met de wachtzin").click()
-    page.get_by_label("Wachtzin").fill("verkeerd")
-    page.get_by_role("button", name="Ontgrendelen").click()
-    expect(page.get_by_role("alert")).to_be_visible()
-    assert focused_id(page) == "wachtzin"
-    page.get_by_label("Wachtzin").fill(PASSPHRASE)
-    page.get_by_role("button", name="Ontgrendelen").click()
     page.get_by_label("Nieuwe status").select_option("afgesloten")
     page.get_by_role("button", name="Status wijzigen").click()
     expect(page.get_by_role("alert").first).to_contain_text("Geef een reden")
     assert focused_id(page) == "foutmelding"  # the error summary, which links to the form
+
+    page = new_page()  # the recovery form after a reset: a wrong recovery key, then a wrong password
+    page.goto(f"{site.url}/beheer/aanmelden")
+    page.get_by_label("Gebruikersnaam").fill(RESET_USER)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page).to_have_url(f"{site.url}/beheer/herstel")
+    assert focused_id(page) == ""  # no error yet: nothing takes the focus
+    page.get_by_label("Herstelsleutel").fill(WRONG_RECOVERY_KEY)
+    page.locator("#herstel-wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Sleutel herstellen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Die herstelsleutel klopt niet")
+    assert focused_id(page) == "herstelsleutel"
+    key_field = page.locator("#herstelsleutel")
+    expect(key_field).to_have_attribute("aria-invalid", "true")
+    expect(key_field).to_have_attribute("aria-describedby", "herstel-fout")
+    page.get_by_label("Herstelsleutel").fill(WRONG_RECOVERY_KEY)
+    page.locator("#herstel-wachtwoord").fill("niet mijn wachtwoord")
+    page.get_by_role("button", name="Sleutel herstellen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Je wachtwoord klopt niet")
+    assert focused_id(page) == "herstel-wachtwoord"
+    expect(page.locator("#herstel-wachtwoord")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#herstelsleutel")).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_chat_answers_go_to_a_polite_live_region_never_marked_busy(site: Site, new_page: Any) -> None:

@@ -22,7 +22,6 @@ from tests.webchat.a11y_site import (
     log_in,
     open_pages,
     running_site,
-    unlock,
 )
 from tests.webchat.axe import Audit, require_axe
 from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
@@ -61,7 +60,6 @@ def test_idle_warning_extends_and_typed_text_survives_the_logout(site: Site, new
     page = new_page()
     audit = Audit()
     log_in(page, site.url, COORDINATOR, next_path=f"/beheer/meldingen/{site.reference}")
-    unlock(page)
     case_url = f"{site.url}/beheer/meldingen/{site.reference}"
     expect(page).to_have_url(case_url)
     dialog = page.get_by_role("alertdialog", name="Je sessie verloopt bijna")
@@ -106,8 +104,7 @@ def test_idle_warning_extends_and_typed_text_survives_the_logout(site: Site, new
 
     page.get_by_label("Gebruikersnaam").fill(COORDINATOR)
     page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Aanmelden").click()
-    unlock(page)  # the key was forgotten with the old session; the text waits for the form
+    page.get_by_role("button", name="Aanmelden").click()  # the password opens the key again: no other step
     expect(page).to_have_url(case_url)
     expect(message).to_have_value(KEPT_TEXT)
     expect(message).to_be_focused()
