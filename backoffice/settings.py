@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from integrity.reports import crypto
-from integrity.settings import TIMEZONE, DomainSettings
+from integrity.settings import DEFAULT_RETENTION_DAYS, TIMEZONE, DomainSettings
 
 SECRET_FILE = "backoffice.secret"
 SECRET_BYTES = 32
@@ -64,6 +64,7 @@ class Settings:
     max_form_bytes: int = 128 * 1024  # a 5000-character message, percent-encoded, fits easily
     timezone: str = TIMEZONE.key  # for the dates shown to the reporter and the statistics
     purge: bool = True  # run the daily retention purge (integrity.reports.retention) while the app runs
+    retention: str = str(DEFAULT_RETENTION_DAYS)  # INTEGRITY_RETENTION_DAYS (`DomainSettings.retention`)
     rasa_url: str = "http://127.0.0.1:5005"  # web chat: Rasa server with the REST channel
     profile: str | None = None  # web chat: organisation profile sent as message metadata
     rasa_timeout: float = 20.0  # web chat: seconds to wait for Rasa (and the action server behind it)
@@ -87,4 +88,5 @@ class Settings:
         else:
             secret = load_or_create_secret(key_dir / SECRET_FILE)
         return cls(database_url=domain.database_url, key_dir=key_dir, secret=secret,
-                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key)
+                   rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key,
+                   retention=domain.retention)

@@ -117,8 +117,9 @@ def prepare_reports() -> str | None:
     """
     from integrity.reports import crypto, db
     from integrity.reports.cli import upgrade
+    from integrity.settings import DomainSettings
 
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         upgrade(engine)
     finally:

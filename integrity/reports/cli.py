@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import casework, crypto, db, errors, retention
 from integrity.reports.models import ReportStatus
-from integrity.settings import DEFAULT_RETENTION_DAYS
+from integrity.settings import DEFAULT_RETENTION_DAYS, DomainSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         with db.session_scope(db.make_sessionmaker(engine)) as session:
             yield session
@@ -153,7 +153,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     try:
-        days = retention.retention_days() if args.older_than_days is None else args.older_than_days
+        days = (retention.retention_days(DomainSettings.from_env().retention) if args.older_than_days is None
+                else args.older_than_days)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if days < 0:
@@ -165,7 +166,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         upgrade(engine, args.revision)
     finally:

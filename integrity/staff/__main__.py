@@ -12,10 +12,12 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
 from integrity.reports import db
+from integrity.settings import DomainSettings
 from integrity.staff import accounts, audit, passwords, sessions
 from integrity.staff.models import Role, StaffUser
 
@@ -33,9 +35,14 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
     return first, False
 
 
+def _use_case() -> AbstractContextManager[Session]:
+    """One transaction on the configured database (DATABASE_URL, read here at the boundary)."""
+    return db.session_scope(db.session_factory(DomainSettings.from_env().database_url))
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     password, generated = _password(args)
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = accounts.create_user(session, args.username, args.name or args.username, args.role, password,
                                     profile_id=args.profile, actor=args.actor)
         audit.record(session, "user_created", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
@@ -55,7 +62,7 @@ def _user(session: Session, username: str) -> StaffUser:
 
 def cmd_password(args: argparse.Namespace) -> int:
     password, generated = _password(args)
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = _user(session, args.username)
         accounts.set_password(session, user, password)
         ended = sessions.end_all(session, user.id)
@@ -70,7 +77,7 @@ def cmd_password(args: argparse.Namespace) -> int:
 def _change_account(username: str, change: Callable[[Session, StaffUser], None], action: str, detail: str,
                     *, end_sessions: bool) -> None:
     """Apply `change` to the account, optionally log it out everywhere, and audit it as the CLI's user."""
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = _user(session, username)
         change(session, user)
         if end_sessions:
@@ -100,7 +107,7 @@ def cmd_deactivate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(_args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
+    with _use_case() as session:
         for user in accounts.list_users(session):
             flags = [flag for flag, on in (("inactive", not user.active), ("totp", user.totp_secret_box),
                                            ("locked", user.locked_until)) if on]
@@ -111,7 +118,7 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 def ensure_first_admin(username: str = "admin", password: str | None = None) -> str | None:
     """Create the first admin if there are no accounts yet. Returns a generated password to show once."""
-    with db.session_scope() as session:
+    with _use_case() as session:
         if accounts.count_users(session):
             return None
         generated = None if password else secrets.token_urlsafe(15)

@@ -22,6 +22,7 @@ from backoffice.app import create_app
 from integrity.reports import crypto, db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
+from integrity.settings import DomainSettings
 
 PASSPHRASE = "correct horse battery staple"
 WHAT_HAPPENED = "Het diensthoofd laat facturen van leverancier Kluisbouw NV dubbel betalen."
@@ -48,7 +49,7 @@ def backoffice_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def engine(backoffice_env: Path) -> Iterator[Engine]:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     upgrade(engine)
     yield engine
     engine.dispose()
