@@ -143,3 +143,26 @@ async def test_guarded_run_returns_the_work_or_the_fallback(caplog: pytest.LogCa
     assert _records(caplog) == []
     assert await safety.guarded_run("action_y", dispatcher, fails()) == []
     assert _records(caplog)[0].startswith("Action action_y failed with KeyError at ")
+
+
+async def test_the_decorator_is_applied_when_the_class_is_made(caplog: pytest.LogCaptureFixture) -> None:
+    """`guarded` and `guarded(fallback=...)` both wrap the method (decorated here, at run time, not at import)."""
+
+    class Plain(Action):
+        def name(self) -> str:
+            return "action_plain"
+
+        @safety.guarded
+        async def run(self, dispatcher: CollectingDispatcher, tracker: Any, domain: Any) -> list[Any]:
+            raise KeyError(SECRET)
+
+    class WithFallback(Plain):
+        @safety.guarded(fallback=lambda tracker: [SlotSet("b", None)])
+        async def run(self, dispatcher: CollectingDispatcher, tracker: Any, domain: Any) -> list[Any]:
+            raise KeyError(SECRET)
+
+    for cls, events in ((Plain, []), (WithFallback, [SlotSet("b", None)])):
+        assert getattr(cls.run, safety.GUARDED) is True
+        assert cls.run.__name__ == "run"
+        assert await cls().run(CollectingDispatcher(), make_tracker(), {}) == events
+    assert len(_records(caplog)) == 2
