@@ -6,8 +6,10 @@ each file whose mutants count (a whole module is `module.*`). mutmut runs each m
 tests that reached the mutated function during its measuring run. Results stay in mutants/ (git-ignored);
 `.venv/bin/mutmut show NAME` prints a mutant's diff. docs/testing.md lists the survivors and why they are accepted.
 
-    python -m devtools.mutate            # run, then report
-    python -m devtools.mutate --report   # report on the last run only
+    python -m devtools.mutate              # run (what is not decided yet), then report
+    python -m devtools.mutate --fresh      # delete mutants/ first: after changes to the mutated modules
+    python -m devtools.mutate --survivors  # run the last run's survivors again (after adding tests)
+    python -m devtools.mutate --report     # report on the last run only
 """
 
 from __future__ import annotations
@@ -89,12 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", action="store_true", help="only report on the last run")
     parser.add_argument("--fresh", action="store_true", help="delete mutants/ first (after source changes)")
+    parser.add_argument("--survivors", action="store_true", help="run only the last run's survivors again")
     args = parser.parse_args(argv)
     if not args.report:
         if args.fresh:
             subprocess.run(["rm", "-rf", str(REPO / "mutants")], check=True)
+        names = patterns()
+        if args.survivors:
+            outcomes = results()
+            names = sorted(name for name, code in outcomes.items() if code is not None and code not in KILLED
+                           and any(fnmatch.fnmatchcase(name, p) for p in patterns()))
+            if not names:
+                return report(outcomes)
         started = time.monotonic()
-        subprocess.run([str(MUTMUT), "run", "--max-children", "2", *patterns()], cwd=REPO, check=True,
+        subprocess.run([str(MUTMUT), "run", "--max-children", "2", *names], cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         print(f"mutmut run: {time.monotonic() - started:.0f} s")
     return report(results())

@@ -71,3 +71,32 @@ def test_only_topic_and_fallback_events_are_counted_per_topic(sessions: sessionm
     assert summary.per_topic == {"pesten": {"topic": 1}}
     assert summary.totals == {"emergency": 1, "followup": 1, "topic": 1}
     assert summary.fallback_rate == 0.0
+
+
+@pytest.mark.parametrize(("profile_id", "event", "topic", "message"), [
+    (ORG, "x" * 50, "", "unknown conversation event '" + "x" * 40 + "'"),
+    (ORG, "topic", "t" * 70, "unknown topic '" + "t" * 64 + "'"),
+    ("Vlaamse Overheid", "topic", "", "invalid profile id"),
+    ("", "fallback", "", "invalid profile id"),
+])
+def test_refused_counts_say_why_in_english(sessions: sessionmaker[Session], profile_id: str, event: str,
+                                           topic: str, message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        analytics.record(sessions, profile_id, event, topic)
+    assert str(refused.value) == message
+
+
+def test_counts_need_sqlite_or_postgresql() -> None:
+    class Dialect:
+        name = "mysql"
+
+    class Bind:
+        dialect = Dialect()
+
+    class FakeSession(Session):
+        def get_bind(self, *args: object, **kwargs: object) -> Bind:  # type: ignore[override]
+            return Bind()
+
+    with pytest.raises(RuntimeError) as refused:
+        analytics.record(FakeSession(), ORG, "topic", "pesten", day=date(2026, 1, 1))
+    assert str(refused.value) == "conversation counts need SQLite or PostgreSQL, not mysql"
