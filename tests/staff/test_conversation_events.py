@@ -100,3 +100,17 @@ def test_counts_need_sqlite_or_postgresql() -> None:
     with pytest.raises(RuntimeError) as refused:
         analytics.record(FakeSession(), ORG, "topic", "pesten", day=date(2026, 1, 1))
     assert str(refused.value) == "conversation counts need SQLite or PostgreSQL, not mysql"
+
+
+def test_the_day_is_the_organisation_s_calendar_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timezone
+
+    instant = datetime(2026, 1, 1, 23, 30, tzinfo=timezone.utc)  # already 2 January in Brussels
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return instant.astimezone(tz) if tz is not None else instant.replace(tzinfo=None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analytics, "datetime", Frozen)
+    assert analytics.today() == date(2026, 1, 2)
