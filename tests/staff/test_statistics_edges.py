@@ -117,3 +117,12 @@ def test_deadline_met_on_the_seventh_day_ties_sorted_by_name_and_the_period_s_ed
     assert (stats.acknowledged, stats.acknowledged_on_time) == (5, 4), "on the due instant is on time"
     assert stats.ack_days == 7.0
     assert stats.closed == 5 and stats.close_days == 12.0
+
+
+def test_a_report_at_local_midnight_on_the_first_counts_for_the_new_month(session: Session) -> None:
+    add(session, local(2026, 2, 1))
+    add(session, local(2026, 2, 1) - timedelta(microseconds=1))
+    session.commit()
+    stats = statistics.report_statistics(session, ORG, statistics.make_period(date(2026, 1, 1), date(2026, 2, 28),
+                                                                              ZONE))
+    assert stats.per_month == [("2026-01", 1), ("2026-02", 1)]
