@@ -22,7 +22,7 @@ PARAMS = (1, 8, 1)  # time cost, memory (KiB), parallelism: the "test" profile
 
 @pytest.fixture
 def installation(tmp_path: Path) -> Path:
-    directory = tmp_path / "keys"
+    directory = tmp_path / "installation"  # not the key directory of INTEGRITY_KEY_DIR (tests/reports/conftest.py)
     directory.mkdir()
     (directory / "receipt.salt").write_bytes(b"IRS1" + struct.pack(">IIB", *PARAMS) + SECRET)
     return directory
