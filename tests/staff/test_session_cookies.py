@@ -181,3 +181,8 @@ def test_logging_out_one_session_or_all_of_them(session: Session) -> None:
     assert sessions.active_sessions(session, first.id, now=T0) == []
     assert [row.user_id for row in sessions.active_sessions(session, second.id, now=T0)] == [second.id]
     assert sessions.load(session, theirs, now=T0) is not None
+
+
+def test_base64url_without_padding_keeps_every_letter() -> None:
+    assert sessions._b64(b"\x00\x00\x17") == "AAAX"  # a value ending in X (or any letter) keeps it
+    assert sessions._b64(b"\xff") == "_w" and sessions._unb64("_w") == b"\xff"
