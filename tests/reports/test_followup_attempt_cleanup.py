@@ -54,3 +54,14 @@ def test_the_fifth_failure_in_the_window_throttles_and_an_attempt_at_the_edge_no
     # At T0 + 10 min the T0 attempt is exactly ten minutes old: four remain, so the code is checked again.
     fail(session, "a", T0 + reporter.FOLLOW_UP_WINDOW)
     assert (5, timedelta(minutes=10)) == (reporter.FOLLOW_UP_MAX_FAILURES, reporter.FOLLOW_UP_WINDOW)
+
+
+def test_less_than_a_second_before_the_window_ends_the_answer_is_still_one_second(session: Session) -> None:
+    for second in range(5):
+        fail(session, "a", T0 + timedelta(seconds=second))
+    with pytest.raises(FollowUpThrottled) as throttled:
+        reporter.authenticate_reporter(session, WRONG, "a", now=T0 + reporter.FOLLOW_UP_WINDOW - timedelta(seconds=0.5))
+    assert throttled.value.retry_after == 1
+    with pytest.raises(UnknownReceipt) as unknown:
+        reporter.authenticate_reporter(session, WRONG, "b", now=T0)
+    assert str(unknown.value) == "Unknown or malformed receipt code"
