@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import guarded
+from actions.settings import domain_settings
 from integrity.dialogue_state import DialogueState
 from integrity.errors import DataFileError
 from integrity.profiles import Profile, get_profile
@@ -28,10 +29,10 @@ def profile_id(tracker: Tracker) -> str | None:
 def current_profile(tracker: Tracker) -> Profile:
     """The conversation's organisation profile; an unknown one falls back to the default, logged for operators."""
     try:
-        return get_profile(profile_id(tracker))
+        return get_profile(profile_id(tracker) or domain_settings().profile)
     except DataFileError as exc:
         logger.error("Cannot load organisation profile: %s", exc)
-        return get_profile(None)
+        return get_profile(domain_settings().profile)
 
 
 def decision_metadata(decision: Decision) -> dict[str, Any]:

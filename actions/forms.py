@@ -16,10 +16,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.settings import domain_settings
 from integrity.content import default_content
 from integrity.profiles import Profile
 from integrity.reports import db
 from integrity.routing import answer_text
+from integrity.staff import analytics
 from integrity.textnorm import normalise
 from rasa_plugins.redaction import REDACT_SLOT
 
@@ -29,7 +31,10 @@ DATE = "%d/%m/%Y"
 
 @lru_cache(maxsize=1)
 def sessions() -> sessionmaker[Session]:
-    return db.session_factory()
+    return db.session_factory(domain_settings().database_url)
+
+
+analytics.use_database(lambda: sessions())  # the conversation counts go to the same database
 
 
 async def in_thread(work: Callable[[Session], T]) -> T:

@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = build_templates(settings)
 
     sessions = db.make_sessionmaker(engine)
-    days = retention.retention_days()
+    days = retention.retention_days(settings.retention)
     chat = ChatService.from_settings(ChatSettings(
         settings.rasa_url, settings.rasa_timeout, settings.key_dir, settings.profile, settings.chat_session_limit,
         settings.chat_ip_limit, settings.chat_window))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from integrity.notifications.settings import MailSettings
 from integrity.reports import crypto
-from integrity.settings import TIMEZONE, DomainSettings
+from integrity.settings import DEFAULT_RETENTION_DAYS, TIMEZONE, DomainSettings
 from integrity.staff import sessions
 
 SECRET_FILE = "backoffice.secret"
@@ -72,6 +72,7 @@ class Settings:
     max_form_bytes: int = 128 * 1024  # a 5000-character message, percent-encoded, fits easily
     timezone: str = TIMEZONE.key  # for the dates shown to the reporter and the statistics
     purge: bool = True  # run the daily retention purge (integrity.reports.retention) while the app runs
+    retention: str = str(DEFAULT_RETENTION_DAYS)  # INTEGRITY_RETENTION_DAYS (`DomainSettings.retention`)
     rasa_url: str = "http://127.0.0.1:5005"  # web chat: Rasa server with the REST channel
     profile: str | None = None  # web chat: organisation profile sent as message metadata
     rasa_timeout: float = 20.0  # web chat: seconds to wait for Rasa (and the action server behind it)
@@ -109,7 +110,8 @@ class Settings:
                    rasa_url=env.get("RASA_URL") or cls.rasa_url, profile=domain.profile, timezone=domain.timezone.key,
                    staff_idle=_seconds(env, "BACKOFFICE_IDLE_SECONDS", cls.staff_idle),
                    staff_idle_warning=_seconds(env, "BACKOFFICE_IDLE_WARNING_SECONDS", cls.staff_idle_warning),
-                   mail=MailSettings.from_env(env), notify=env.get("INTEGRITY_NOTIFY_IN_WEB", "1").strip() != "0")
+                   mail=MailSettings.from_env(env), notify=env.get("INTEGRITY_NOTIFY_IN_WEB", "1").strip() != "0",
+                   retention=domain.retention)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:

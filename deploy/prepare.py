@@ -19,11 +19,12 @@ from integrity.profiles import available_profiles
 from integrity.reports import crypto, db
 from integrity.reports.cli import upgrade
 from integrity.reports.receipts import installation_secret
+from integrity.settings import DomainSettings
 from integrity.staff import accounts, user_keys
 
 
 def main() -> int:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         upgrade(engine)
         where = engine.url.render_as_string(hide_password=True)

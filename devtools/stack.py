@@ -126,10 +126,11 @@ def prepare_reports() -> dict[str, str]:
     from integrity.profiles import available_profiles
     from integrity.reports import db
     from integrity.reports.cli import upgrade
+    from integrity.settings import DomainSettings
     from integrity.staff import accounts, audit
     from integrity.staff.models import Role
 
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         upgrade(engine)
         chosen = os.environ.get("BACKOFFICE_COORDINATOR_PASSWORD") or None

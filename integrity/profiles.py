@@ -12,7 +12,7 @@ from typing import Any
 
 from integrity.content import CONTACT_FIELDS, Content, default_content, followup_texts
 from integrity.errors import DataFileError
-from integrity.settings import DEFAULT_PROFILE, DomainSettings
+from integrity.settings import DEFAULT_PROFILE
 from integrity.situation import fact_names
 from integrity.yamlfile import load_mapping, require
 
@@ -235,8 +235,9 @@ def available_profiles(directory: Path = PROFILES_DIR) -> list[str]:
 
 @cache
 def get_profile(profile_id: str | None = None, directory: Path = PROFILES_DIR) -> Profile:
-    """Load (once) the named profile, or the default from INTEGRITY_PROFILE / vlaamse-overheid."""
-    profile_id = profile_id or DomainSettings.from_env().profile or DEFAULT_PROFILE
+    """Load (once) the named profile, or DEFAULT_PROFILE. The configured default (`DomainSettings.profile`,
+    INTEGRITY_PROFILE) is the caller's to pass."""
+    profile_id = profile_id or DEFAULT_PROFILE
     path = directory / f"{profile_id}.yml"
     if not path.is_file():
         known = ", ".join(available_profiles(directory)) or "none"

@@ -1,9 +1,10 @@
 """The domain's settings: one frozen object, read from the environment in one place (`from_env`).
 
 The back office (`backoffice.settings.Settings`) and the Telegram gateway (`bot.telegram.config`) build on it.
-Where a caller passes no value, the domain modules (`reports.db`, `reports.crypto`, `reports.retention`,
-`profiles`) fall back to `DomainSettings.from_env()`; no other module reads these variables. Pure Python: it
-runs in both virtualenvs.
+Only the boundaries call `from_env()` (the web app's settings, the action server's `actions.settings`, the CLIs,
+the bot, Alembic's env.py) and pass the values on: `reports.db` takes the database URL, `reports.retention` the
+retention, `profiles.get_profile` the profile id. (`reports.crypto` still falls back to the environment for the
+key directory and the Argon2 profile.) Pure Python: it runs in both virtualenvs.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from integrity.orm import Base, UTCDateTime
 from integrity.reports import db  # imports both model modules: every table is in Base.metadata
+from integrity.settings import DomainSettings
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,7 +28,7 @@ def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or db.database_url()
+    return config.get_main_option("sqlalchemy.url") or DomainSettings.from_env().database_url
 
 
 def run_offline() -> None:

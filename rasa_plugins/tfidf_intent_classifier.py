@@ -61,7 +61,7 @@ class FastProbabilities:
     scikit-learn multiplies the message's sparse features by `coef_.T`, a transposed view, and scipy copies the
     whole coefficient matrix (intents x features) into a contiguous array on every call: most of a chat turn's NLU
     time. Here the transposed matrix is made contiguous once; the result is the same softmax of the same scores
-    (tests/test_intent_classifier.py compares both).
+    (tests/rasa_plugins/test_intent_classifier.py compares both).
     """
 
     def __init__(self, model: Any) -> None:

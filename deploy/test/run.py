@@ -682,7 +682,9 @@ def test_backup_restore(results: dict[str, Any], report: tuple[str, str]) -> Non
     followed = podman("run", "--rm", "--network", f"{PROJECT}_backend", "-v", f"{PROJECT}_restore_keys:/keys:ro",
                       "-e", f"DATABASE_URL={url}", "-e", "INTEGRITY_KEY_DIR=/keys", "localhost/integrity-app:latest",
                       "python", "-c", "import sys; from integrity.reports import db, reporter; "
-                      "s = db.session_factory()(); print(reporter.follow_up(s, sys.argv[1], "
+                      "from integrity.settings import DomainSettings; "
+                      "s = db.session_factory(DomainSettings.from_env().database_url)(); "
+                      "print(reporter.follow_up(s, sys.argv[1], "
                       "throttle_key='restore-test').reference)", code).stdout.strip()
     check(followed == reference, f"the receipt code does not open {reference} in the restored copy: {followed}")
     podman("exec", container("postgres"), "sh", "-c", f"{PG} dropdb {PG_ARGS} integrity_restore")

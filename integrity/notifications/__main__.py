@@ -17,10 +17,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from integrity.notifications import jobs, outbox
 from integrity.notifications.settings import MailSettings, MailSettingsError
 from integrity.reports import db
 from integrity.reports.deadlines import utcnow
+from integrity.settings import DomainSettings
+
+
+def _factory() -> sessionmaker[Session]:
+    """The configured database (DATABASE_URL, read here at the boundary)."""
+    return db.session_factory(DomainSettings.from_env().database_url)
 
 
 def cmd_run(settings: MailSettings, _args: argparse.Namespace) -> int:
@@ -28,18 +36,18 @@ def cmd_run(settings: MailSettings, _args: argparse.Namespace) -> int:
         print("error: SMTP_HOST is not set; nothing could be sent", file=sys.stderr)
         return 1
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(jobs.run_periodically(db.session_factory(), settings))
+        asyncio.run(jobs.run_periodically(_factory(), settings))
     return 0
 
 
 def cmd_tick(settings: MailSettings, _args: argparse.Namespace) -> int:
-    sent = jobs.tick(db.session_factory(), settings, send=settings.configured)
+    sent = jobs.tick(_factory(), settings, send=settings.configured)
     print(f"{sent} mail(s) sent" + ("" if settings.configured else " (SMTP_HOST not set: none sent)"))
     return 0
 
 
 def cmd_status(_settings: MailSettings, _args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
+    with db.session_scope(_factory()) as session:
         for status, count in sorted(outbox.counts(session).items(), key=lambda item: item[0].value):
             print(f"{status.value:10} {count}")
         for mail, user in outbox.failed(session):
@@ -49,7 +57,7 @@ def cmd_status(_settings: MailSettings, _args: argparse.Namespace) -> int:
 
 
 def cmd_retry(_settings: MailSettings, args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
+    with db.session_scope(_factory()) as session:
         if not outbox.retry(session, args.id, utcnow()):
             print(f"error: mail #{args.id} is not a failed mail", file=sys.stderr)
             return 1

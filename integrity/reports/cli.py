@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import casework, crypto, db, errors, report_keys, retention
 from integrity.reports.models import ReportStatus
-from integrity.settings import DEFAULT_RETENTION_DAYS
+from integrity.settings import DEFAULT_RETENTION_DAYS, DomainSettings
 from integrity.staff import accounts, audit, passwords, scope, user_keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         with db.session_scope(db.make_sessionmaker(engine)) as session:
             yield session
@@ -143,7 +143,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     try:
-        days = retention.retention_days() if args.older_than_days is None else args.older_than_days
+        days = (retention.retention_days(DomainSettings.from_env().retention) if args.older_than_days is None
+                else args.older_than_days)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if days < 0:
@@ -155,7 +156,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     try:
         upgrade(engine, args.revision)
     finally:

@@ -1,4 +1,4 @@
-"""Engine and sessions from DATABASE_URL.
+"""Engine and sessions for the report database (the URL comes from the caller: `DomainSettings.database_url`).
 
 SQLite (default, `var/integrity.db` in the repository) runs in WAL mode with foreign keys on, a busy timeout and
 `BEGIN IMMEDIATE` transactions, so concurrent writers wait for each other instead of failing half-way (this also
@@ -25,7 +25,6 @@ from integrity.errors import UserFacingError
 from integrity.notifications import models as _notification_tables  # noqa: F401
 from integrity.reports import models as _report_tables  # noqa: F401  (every table mapped before a session)
 from integrity.reports.errors import ReportBusy
-from integrity.settings import DomainSettings
 from integrity.staff import models as _staff_tables  # noqa: F401
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -34,11 +33,6 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _factories: dict[str, sessionmaker[Session]] = {}
-
-
-def database_url() -> str:
-    """DATABASE_URL (`DomainSettings`), else the SQLite file in `var/`."""
-    return DomainSettings.from_env().database_url
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -69,10 +63,10 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
 
 def make_engine(
-    url: str | URL | None = None, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS, **kwargs: Any
+    url: str | URL, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS, **kwargs: Any
 ) -> Engine:
-    """A new engine for `url` (default: `database_url()`). The caller disposes of it."""
-    parsed = normalise_url(url or database_url())
+    """A new engine for `url` (`DomainSettings.database_url`). The caller disposes of it."""
+    parsed = normalise_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -91,9 +85,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    """A process-wide session factory per URL (default: `database_url()`)."""
-    key = normalise_url(url or database_url()).render_as_string(hide_password=False)
+def session_factory(url: str) -> sessionmaker[Session]:
+    """A process-wide session factory per URL (`DomainSettings.database_url`)."""
+    key = normalise_url(url).render_as_string(hide_password=False)
     with _lock:
         factory = _factories.get(key)
         if factory is None:
@@ -124,9 +118,9 @@ def transaction(session: Session) -> Iterator[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A new session holding one `transaction`, always closed."""
-    with (factory or session_factory())() as session, transaction(session):
+    with factory() as session, transaction(session):
         yield session
 
 

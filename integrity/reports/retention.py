@@ -11,15 +11,14 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.reports import casework, db
-from integrity.settings import DomainSettings
 
 logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 24 * 3600
 
 
-def retention_days(settings: DomainSettings | None = None) -> int:
-    """INTEGRITY_RETENTION_DAYS (default 365); ValueError with an operator message when it is not usable."""
-    value = (settings or DomainSettings.from_env()).retention
+def retention_days(value: str) -> int:
+    """The retention setting (`DomainSettings.retention`, INTEGRITY_RETENTION_DAYS, default 365) as days;
+    ValueError with an operator message when it is not usable."""
     try:
         days = int(value)
     except ValueError:

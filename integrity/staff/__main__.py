@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
@@ -36,9 +37,14 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
     return first, False
 
 
+def _use_case() -> AbstractContextManager[Session]:
+    """One transaction on the configured database (DATABASE_URL, read here at the boundary)."""
+    return db.session_scope(db.session_factory(DomainSettings.from_env().database_url))
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     password, generated = _password(args)
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = accounts.create_user(session, args.username, args.name or args.username, args.role, password,
                                     profile_id=args.profile, actor=args.actor, email=args.email)
         audit.record(session, "user_created", username=f"cli:{getpass.getuser()}", profile_id=user.profile_id,
@@ -58,7 +64,7 @@ def _user(session: Session, username: str) -> StaffUser:
 
 def cmd_password(args: argparse.Namespace) -> int:
     password, generated = _password(args)
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = _user(session, args.username)
         accounts.set_password(session, user, password)
         ended = sessions.end_all(session, user.id)
@@ -76,7 +82,7 @@ def cmd_password(args: argparse.Namespace) -> int:
 def _change_account(username: str, change: Callable[[Session, StaffUser], object], action: str, detail: str,
                     *, end_sessions: bool) -> None:
     """Apply `change` to the account, optionally log it out everywhere, and audit it as the CLI's user."""
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = _user(session, username)
         change(session, user)
         if end_sessions:
@@ -118,7 +124,7 @@ def cmd_migrate_keys(args: argparse.Namespace) -> int:
     """Re-seal every report from the installation key to per-report keys, then destroy the old private key."""
     settings = DomainSettings.from_env()
     old_private = installation_key.load_private_key(_secret("Old back office passphrase"), settings.key_dir)
-    with db.session_scope() as session:
+    with _use_case() as session:
         result = key_migration.migrate(session, old_private, allow_unreadable=args.allow_unreadable,
                                        operator=f"cli:{getpass.getuser()}")
     print(f"Migrated {result.reports} report(s), {result.messages} message(s), {result.notes} note(s) and "
@@ -148,7 +154,7 @@ def cmd_escrow_keygen(_args: argparse.Namespace) -> int:
 def cmd_escrow_restore(args: argparse.Namespace) -> int:
     escrow_private = user_keys.load_escrow_private_key(_secret("Escrow passphrase"), args.escrow_key)
     password, generated = _password(args)
-    with db.session_scope() as session:
+    with _use_case() as session:
         user = _user(session, args.username)
         passwords.check_policy(password)
         user_keys.escrow_restore(user, escrow_private, password)
@@ -178,7 +184,7 @@ def cmd_set_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_list(_args: argparse.Namespace) -> int:
-    with db.session_scope() as session:
+    with _use_case() as session:
         for user in accounts.list_users(session):
             flags = [flag for flag, on in (("inactive", not user.active), ("totp", user.totp_secret_box),
                                            ("locked", user.locked_until), ("keys", user.public_key),
@@ -190,7 +196,7 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 def ensure_first_admin(username: str = "admin", password: str | None = None) -> str | None:
     """Create the first admin if there are no accounts yet. Returns a generated password to show once."""
-    with db.session_scope() as session:
+    with _use_case() as session:
         if accounts.count_users(session):
             return None
         generated = None if password else secrets.token_urlsafe(15)

@@ -163,13 +163,16 @@ class Recorder:
                 self._queue.task_done()
 
 
-def _default_factory() -> sessionmaker[Session]:
-    from integrity.reports import db
-
-    return db.session_factory()
+def _no_database() -> sessionmaker[Session]:
+    raise RuntimeError("conversation counts have no database: the boundary calls analytics.use_database()")
 
 
-recorder = Recorder(_default_factory)
+recorder = Recorder(_no_database)
+
+
+def use_database(factory: Callable[[], sessionmaker[Session]]) -> None:
+    """Where `note()` writes: the boundary's session factory (the action server's, `actions.forms.sessions`)."""
+    recorder.factory = factory
 
 
 def note(profile_id: str, event: str, topic: str = "") -> None:

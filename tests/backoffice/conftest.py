@@ -26,6 +26,7 @@ from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report
 from integrity.reports.report_keys import Reader
+from integrity.settings import DomainSettings
 from tests.plugins.report_store import READER_PASSWORD, make_reader
 
 __all__ = ["READER_PASSWORD"]
@@ -53,7 +54,7 @@ def backoffice_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def engine(backoffice_env: Path) -> Iterator[Engine]:
-    engine = db.make_engine()
+    engine = db.make_engine(DomainSettings.from_env().database_url)
     upgrade(engine)
     yield engine
     engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backoffice.app import MONTHS
 from backoffice.routes import followup
-from integrity.reports import casework, receipts, reporter, validation
+from integrity.reports import casework, deadlines, receipts, reporter, validation
 from integrity.reports.models import Author, FollowUpAttempt, ReportMessage, ReportStatus
 from tests.backoffice.conftest import (
     PEOPLE,
@@ -132,15 +132,17 @@ def test_empty_code_asks_for_it(client: TestClient, sessions: sessionmaker[Sessi
     assert attempt_count(sessions) == 0
 
 
-def test_sixth_wrong_attempt_is_throttled(client: TestClient, submitted: Submitted) -> None:
+def test_sixth_wrong_attempt_is_throttled(client: TestClient, submitted: Submitted,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen = deadlines.utcnow()
+    monkeypatch.setattr(reporter, "utcnow", lambda: frozen)
     for _ in range(reporter.FOLLOW_UP_MAX_FAILURES):
         assert enter_code(client, WRONG_CODE).status_code == 400
     response = enter_code(client, WRONG_CODE)
     assert response.status_code == 429
-    # The window is ten minutes from the first failure, a moment ago (rounded up to whole seconds).
-    retry_after = int(response.headers["retry-after"])
-    assert 590 <= retry_after <= 601
-    assert f"Te veel mislukte pogingen. Probeer het over {-(-retry_after // 60)} minuten opnieuw." in response.text
+    # The window is ten minutes from the first failure, at this same instant: 600 s, plus one for the rounding.
+    assert response.headers["retry-after"] == "601"
+    assert "Te veel mislukte pogingen. Probeer het over 11 minuten opnieuw." in response.text
     assert 'name="code"' in response.text
     # While throttled, even the right code is refused (no oracle for guessing).
     assert enter_code(client, submitted.code).status_code == 429

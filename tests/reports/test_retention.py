@@ -9,17 +9,18 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrity.reports import casework, deadlines, retention, submission
+from integrity.settings import DomainSettings
 from tests.plugins.report_store import Keys, make_draft
 
 
 def test_retention_days_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INTEGRITY_RETENTION_DAYS", raising=False)
-    assert retention.retention_days() == 365
+    assert retention.retention_days(DomainSettings.from_env().retention) == 365
     monkeypatch.setenv("INTEGRITY_RETENTION_DAYS", "30")
-    assert retention.retention_days() == 30
+    assert retention.retention_days(DomainSettings.from_env().retention) == 30
     monkeypatch.setenv("INTEGRITY_RETENTION_DAYS", "dertig")
     with pytest.raises(ValueError, match="not a whole number"):
-        retention.retention_days()
+        retention.retention_days(DomainSettings.from_env().retention)
 
 
 async def test_scheduled_purge_deletes_old_closed_reports_and_survives_failures(

@@ -29,11 +29,23 @@ def test_federal_police_has_its_own_actors_and_no_flemish_only_ones() -> None:
     assert "audit_vlaanderen" not in police.actors
 
 
-def test_default_profile_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    get_profile.cache_clear()
+def test_default_profile_comes_from_the_settings_not_the_profile_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """INTEGRITY_PROFILE is read at the boundary (`DomainSettings`, the action server's `current_profile`);
+    `get_profile` itself never looks at the environment."""
+    from actions import answer, settings
+    from tests.trackers import make_tracker as tracker
+
     monkeypatch.setenv("INTEGRITY_PROFILE", "federale-politie")
-    assert get_profile().id == "federale-politie"
     get_profile.cache_clear()
+    settings.domain_settings.cache_clear()
+    try:
+        assert get_profile().id == "vlaamse-overheid"
+        assert answer.current_profile(tracker(text="hallo", intent="groeten")).id == "federale-politie"
+        assert answer.current_profile(tracker(text="hallo", intent="groeten",
+                                              metadata={"profile": "vlaamse-overheid"})).id == "vlaamse-overheid"
+    finally:
+        get_profile.cache_clear()
+        settings.domain_settings.cache_clear()
 
 
 def _write_variant(tmp_path: Path, change, name: str = "vlaamse-overheid") -> Path:
