@@ -23,6 +23,8 @@ PUBLIC_HOST = "integriteit.test"
 HTTPS_PORT, HTTP_PORT = 18443, 18080
 BASE = f"https://localhost:{HTTPS_PORT}"
 TIME_LIMIT = 30 * 60
+UPGRADE_TAG = "upgrade"  # the image tag of the next release in the upgrade test
+UPGRADE_IMAGES = [f"localhost/integrity-rasa:{UPGRADE_TAG}", f"localhost/integrity-app:{UPGRADE_TAG}"]
 ENV = {
     **os.environ,
     "CONTAINERS_CONF": str(REPO / "deploy" / "podman" / "containers.conf"),
@@ -78,9 +80,10 @@ def run(*args: str, check_rc: bool = True, timeout: float = 900, quiet: bool = F
     return result
 
 
-def compose(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def compose(*args: str, timeout: float = 600, tag: str | None = None) -> subprocess.CompletedProcess[str]:
+    """podman-compose on the test project; `tag`: the image tag of the application images (TAG), else latest."""
     return run(str(REPO / "deploy" / "compose.sh"), "-p", PROJECT, "--profile", "telegram", *args, timeout=timeout,
-               quiet=True)
+               quiet=True, env={**ENV, "TAG": tag} if tag else None)
 
 
 def podman(*args: str, check_rc: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -173,6 +176,8 @@ def clean_up(keep: bool) -> None:
         return
     compose("down", "-v", "-t", "5", timeout=300)
     podman("volume", "rm", "-f", f"{PROJECT}_restore_keys", check_rc=False)
+    for image in UPGRADE_IMAGES:  # the upgrade test's next release (deploy/test/phases/upgrades.py)
+        podman("rmi", image, check_rc=False)
     leftovers = podman("ps", "-a", "--filter", f"label=io.podman.compose.project={PROJECT}", "--format",
                        "{{.Names}}", check_rc=False).stdout.split()
     for name in leftovers:
