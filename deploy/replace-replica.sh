@@ -41,7 +41,7 @@ say "stopping $name"
 podman stop -t 30 "$name" >/dev/null
 podman rm "$name" >/dev/null
 undrain "$old"
-say "creating $name from tag ${TAG:-latest}"
+say "creating $name from tag ${TAG:-of deploy/.env, else latest}"
 "$REPO/deploy/compose.sh" -p "$project" up -d --no-deps --no-recreate --no-build "$service" >/dev/null
 new=$(address "$name")
 drain "$new"  # a loading replica gets no requests

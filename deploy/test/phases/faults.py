@@ -115,7 +115,13 @@ def test_postgres_restart(results: dict[str, Any], office: BackOffice, confirmed
         fill_in_report(chat, marker)
         notes: list[str] = []
         done = chat.say_until_answered("Verzenden", notes)
-        if not confirmed(done):  # the first use of a pool connection broken by the restart may fail once
+        for attempt in range(1, 4):
+            if confirmed(done):
+                break
+            # The first database connections after the restart can time out (docs/deployment.md, nginx and the
+            # replicas): the bot keeps the answers and asks to send again, and a person does, a little later.
+            notes.append(f"{time.strftime('%H:%M:%S')} 'Verzenden': not stored on try {attempt}, sent again")
+            time.sleep(10)
             done = chat.say_until_answered("Verzenden", notes)
         got = confirmed(done)
         check(got, f"no receipt code after the PostgreSQL restart: {done[:300]}")
@@ -124,5 +130,6 @@ def test_postgres_restart(results: dict[str, Any], office: BackOffice, confirmed
     check(set(before) <= set(after), f"reports lost in the restart: {sorted(set(before) - set(after))}")
     for code, reference in [*confirmed_reports, got]:
         check(follow_up(code) == reference, f"{reference} no longer opens with its code after the restart")
-    results["postgres_restart"] = {"before": len(before), "after": len(after), "new": got[1], "resent": notes}
+    results["postgres_restart"] = {"before": len(before), "after": len(after), "new": got[1], "resent": notes,
+                                   "confirmed_s_after_restart": round(time.monotonic() - started, 1)}
 
