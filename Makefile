@@ -83,7 +83,7 @@ bench: envs $(MODEL)
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_FLAGS)
 
 # The production deployment in containers (podman, images built here from Debian's packages), tested end to end
-# through nginx with faults; not part of `make test`. About 10-15 min (first build +5 min); root on Debian
+# through nginx with faults and upgrades; not part of `make test`. About 11 min (first build +5 min); root on Debian
 # bookworm; it installs podman, runc and debootstrap if missing and removes its test stack at the end
 # (docs/deployment.md). DEPLOY_TEST_FLAGS="--skip-build" reuses the images, "--keep" leaves the stack running.
 # The model is trained first when missing or stale (a fresh clone has none), like `make run`.

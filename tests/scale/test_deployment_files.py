@@ -185,10 +185,15 @@ def test_commands_name_modules_that_exist(services: dict[str, dict[str, Any]]) -
 def test_the_proxy_balances_over_the_services_on_their_ports(compose: dict[str, Any],
                                                              services: dict[str, dict[str, Any]]) -> None:
     nginx = (DEPLOY / "nginx" / "integrity.conf").read_text()
-    # Upstreams are looked up through variables (replicas found by DNS, see integrity.conf): $var -> service name.
-    names = dict(re.findall(r"map \$host \$(\w+) \{ default (\w+); \}", nginx))
-    targets = {(names[var], port) for var, port in re.findall(r"proxy_pass http://\$(\w+):(\d+);", nginx)}
-    upstream_servers = {(name, port) for name, port in targets if name in ("rasa", "actions")}
+    # The replicas are upstream groups whose servers nginx-entrypoint looks up by service name and port
+    # (NGINX_REPLICATED): group NAME_replicas <- /tmp/nginx/upstream-NAME.conf <- NAME:PORT.
+    groups = dict(re.findall(r"upstream (\w+)_replicas \{\s*include /tmp/nginx/upstream-(\w+)\.conf;", nginx))
+    assert groups == {"rasa": "rasa", "actions": "actions"}
+    entrypoint = (DEPLOY / "nginx" / "entrypoint.sh").read_text()
+    replicated = re.search(r"REPLICATED=\$\{NGINX_REPLICATED:-([^}]+)\}", entrypoint).group(1)  # type: ignore[union-attr]
+    ports = dict(pair.split(":") for pair in replicated.split())
+    used = set(re.findall(r"proxy_pass http://(\w+)_replicas;", nginx))
+    upstream_servers = {(name, ports[name]) for name in used}
     rasa_port = instructions(dockerfile(services["rasa"]), "CMD")[0][-1].strip('"]')
     actions_port = option(services["actions"]["command"], "--port")
     assert upstream_servers == {("rasa", rasa_port), ("actions", actions_port)}
