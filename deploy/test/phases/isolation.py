@@ -44,8 +44,21 @@ def test_isolation(results: dict[str, Any]) -> None:
                 rc = exc.errno or -1
         unreachable[f"{service} {network} {ip}:{port}"] = f"connect: {os.strerror(rc) if rc > 0 else rc}"
         check(rc != 0, f"{service} at {ip}:{port} is reachable from the host")
+    # Inside the backend network, only the Rasa server's token opens the action server (actions/server.py).
+    refused = {}
+    for label, header in (("no token", ""), ("wrong token", "Bearer " + "x" * 43)):
+        probe = ("import json, sys, urllib.error, urllib.request\n"
+                 "request = urllib.request.Request('http://actions:5055/webhook', method='POST',"
+                 " data=json.dumps({'next_action': 'action_report_finish', 'sender_id': 'probe'}).encode(),"
+                 " headers={'Content-Type': 'application/json',"
+                 " **({'Authorization': sys.argv[1]} if sys.argv[1] else {})})\n"
+                 "try:\n    print(urllib.request.urlopen(request, timeout=10).status)\n"
+                 "except urllib.error.HTTPError as exc:\n    print(exc.code)\n")
+        status = podman("exec", container("web"), "python", "-c", probe, header, check_rc=False).stdout.strip()
+        refused[label] = status
+        check(status == "401", f"the action server answered {status or 'nothing'} to a call with {label}")
     results["isolation"] = {"published": published, "host_address_on_backend_bridge": addresses.strip() or "none",
-                            "from_host": unreachable}
+                            "from_host": unreachable, "action_server_without_the_rasa_token": refused}
 
 
 def test_secrets(results: dict[str, Any]) -> None:
