@@ -21,7 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from integrity.reports import casework, crypto, db, errors, retention
+from integrity.reports import casework, crypto, db, errors, evidence, retention
 from integrity.reports.models import ReportStatus
 from integrity.settings import DEFAULT_RETENTION_DAYS
 
@@ -89,7 +89,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     old = _passphrase("INTEGRITY_KEY_PASSPHRASE", "Current back office passphrase")
     new = _passphrase("INTEGRITY_NEW_KEY_PASSPHRASE", "New back office passphrase", confirm=True)
     with _session() as session:
-        result = crypto.rotate(session, old, new)
+        result = crypto.rotate(session, old, new, reseal_more=(evidence.reseal_files,))
     print(f"Rotated the back office key: re-sealed {result.reports} reports, {result.messages} messages and "
           f"{result.status_changes} status reasons.")
     print(f"The old private key is kept as {result.archived_private_key}; delete it once backups are updated.")

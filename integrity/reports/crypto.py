@@ -18,6 +18,7 @@ import os
 import secrets
 import struct
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -309,6 +310,7 @@ def rotate(
     directory: str | os.PathLike[str] | None = None,
     *,
     now: datetime | None = None,
+    reseal_more: Sequence[Callable[[Session, PrivateKey, PublicKey], int]] = (),
 ) -> RotationResult:
     """Replace the back office key pair and re-seal all stored data to the new public key in one transaction.
 
@@ -332,6 +334,8 @@ def rotate(
     try:
         archived = _archive(base, stamp)
         counts = reseal_all(session, old_private, new_public)
+        for reseal in reseal_more:  # e.g. `evidence.reseal_files` (this module cannot import it: a cycle)
+            reseal(session, old_private, new_public)
         session.commit()
     except BaseException:
         session.rollback()

@@ -71,3 +71,13 @@ class SubmissionConflict(ReportError):
             "nieuwe melding als je zelf wil opvolgen.",
         )
         self.reference = reference
+
+
+class FileRefused(ReportError):
+    """An evidence file that is not accepted (size, count, quota, type, damaged, zip bomb, not fetched).
+
+    Nothing already confirmed changes: the file is simply not kept.
+    """
+
+    def __init__(self, operator_message: str, user_message: str) -> None:
+        super().__init__(f"File refused: {operator_message}", user_message)
