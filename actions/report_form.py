@@ -19,7 +19,7 @@ from actions.forms import DATE, emergency_first, forget_until_now, in_thread, re
 from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import crypto, errors, receipts, schemas, submission, validation
+from integrity.reports import crypto, errors, evidence, receipts, schemas, validation
 from integrity.staff import analytics
 from rasa_plugins.redaction import REDACT_SLOT
 
@@ -250,7 +250,8 @@ class ActionReportFinish(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         texts = report_texts()
         if tracker.get_slot("report_cancelled") or tracker.get_slot("report_confirm") != "send":
-            dispatcher.utter_message(text=texts["cancelled"])
+            discarded = await in_thread(lambda session: evidence.discard_pending(session, tracker.sender_id))
+            dispatcher.utter_message(text=texts["cancelled"] + (f" {texts['files']['discarded']}" if discarded else ""))
             return [*reset(REPORT_SLOTS), *forget_until_now()]
         slots = tracker.current_slot_values()
         draft = schemas.ReportDraft(
@@ -268,8 +269,9 @@ class ActionReportFinish(Action):
             return [*reset(REPORT_SLOTS), *forget_until_now()]
         try:
             sid = submission_id(tracker)
-            submitted = await in_thread(lambda session: submission.submit_report(session, draft, public_key,
-                                                                               submission_id=sid))
+            # The files sent in this chat are attached in the same transaction: stored with the report or not at all.
+            submitted, files = await in_thread(lambda session: evidence.submit_with_files(
+                session, draft, public_key, tracker.sender_id, submission_id=sid))
         except errors.SubmissionConflict as exc:  # stored, taken up, its code lost: retrying cannot help
             logger.warning("%s", exc.operator_message)
             dispatcher.utter_message(text=exc.user_message)
@@ -288,4 +290,8 @@ class ActionReportFinish(Action):
         analytics.note(draft.profile_id, "report_submitted")
         dispatcher.utter_message(text=texts["submitted"].strip().format(
             reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
+        if files.attached:
+            dispatcher.utter_message(text=texts["files"]["attached"].format(count=files.attached))
+        if files.left:
+            dispatcher.utter_message(text=texts["files"]["left"].format(count=files.left))
         return [*reset(REPORT_SLOTS), *forget_until_now()]

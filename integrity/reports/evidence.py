@@ -22,12 +22,13 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
-from integrity.reports import crypto, metadata, sealed
+from integrity.reports import crypto, metadata, sealed, submission
 from integrity.reports.deadlines import utcnow
 from integrity.reports.errors import FileRefused, ReportClosed, ReportError, ReportNotFound
 from integrity.reports.filetypes import KINDS
 from integrity.reports.metadata import Cleaned
 from integrity.reports.models import PendingFile, Report, ReportFile, ReportStatus
+from integrity.reports.schemas import ReportDraft, SubmittedReport
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_REPORT = 10
@@ -230,11 +231,10 @@ def attach_pending(session: Session, report_id: str, owner: str, *, now: datetim
     """Move the files waiting for the chat `owner` to the report, in the caller's transaction.
 
     Files over the report's count or quota stay pending (and expire); the caller tells the reporter.
+    ReportNotFound, ReportClosed (nothing is attached to a closed report).
     """
     now = now or utcnow()
-    report = session.get(Report, report_id)
-    if report is None:
-        raise ReportNotFound(f"No report with id {str(report_id)[:60]}")
+    report = _open_report(session, report_id)
     count, total = _report_usage(session, report.id)
     attached = left = 0
     key = _pending_key(owner)
@@ -255,3 +255,12 @@ def purge_expired_pending(session: Session, *, now: datetime | None = None) -> i
     cutoff = (now or utcnow()) - PENDING_TTL
     result = session.execute(delete(PendingFile).where(PendingFile.created_at <= cutoff))
     return cast(CursorResult[Any], result).rowcount or 0
+
+
+def submit_with_files(session: Session, draft: ReportDraft, public_key: bytes | PublicKey, owner: str, *,
+                      submission_id: str | None = None) -> tuple[SubmittedReport, Attached]:
+    """`submission.submit_report`, then the chat's pending files attached, in the caller's one transaction."""
+    submitted = submission.submit_report(session, draft, public_key, submission_id=submission_id)
+    report_id = session.scalar(select(Report.id).where(Report.reference == submitted.reference))
+    assert report_id is not None
+    return submitted, attach_pending(session, report_id, owner)

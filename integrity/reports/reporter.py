@@ -151,8 +151,9 @@ def add_reporter_message(
     throttle_key: str | None = None,
     public_key: bytes | PublicKey | None = None,
     now: datetime | None = None,
-) -> None:
-    """A follow-up message from the reporter. Pass `throttle_key` from channels, as for `follow_up`.
+) -> str:
+    """A follow-up message from the reporter; returns the report id. Pass `throttle_key` from channels, as for
+    `follow_up`.
 
     The text and the public key are checked before the code, so a bad text costs no attempt.
     """
@@ -161,3 +162,4 @@ def add_reporter_message(
     public = sealed.public_key(public_key)
     report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
     add_reporter_message_with_key(session, report_id, key, text, public_key=public, now=now)
+    return report_id
