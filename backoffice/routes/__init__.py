@@ -2,12 +2,23 @@
 
 from fastapi import APIRouter
 
-from backoffice.routes import chat, followup, staff_admin, staff_cases, staff_login, staff_stats
+from backoffice.routes import (
+    chat,
+    evidence_upload,
+    followup,
+    staff_admin,
+    staff_cases,
+    staff_files,
+    staff_login,
+    staff_stats,
+)
 
 api_router = APIRouter()
 api_router.include_router(followup.router)
 api_router.include_router(chat.router)
+api_router.include_router(evidence_upload.router)
 api_router.include_router(staff_login.router)
+api_router.include_router(staff_files.router)
 api_router.include_router(staff_cases.router)
 api_router.include_router(staff_admin.router)
 api_router.include_router(staff_stats.router)

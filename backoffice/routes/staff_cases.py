@@ -25,7 +25,7 @@ from backoffice.errors import status_for
 from backoffice.routes.followup import topic_label
 from backoffice.staff import PREFIX, CaseWorkerDep, staff_form
 from integrity import report_fields, report_flow
-from integrity.reports import errors
+from integrity.reports import errors, evidence
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.staff import caselist, cases, sessions
@@ -48,6 +48,7 @@ FIELD_MAX = 20_000  # longer than any allowed text: the cases module gives the D
 NOT_FOUND = "Deze melding bestaat niet of je hebt er geen toegang toe."
 KEY_LOCKED = ("Ontgrendel eerst de meldingen met de wachtzin. Je bericht is niet verstuurd; open de melding "
               "opnieuw na het ontgrendelen.")
+KEY_LOCKED_FILE = "Ontgrendel eerst de meldingen met de wachtzin; daarna kan je het bestand downloaden."
 BAD_PAGE = "Dit paginanummer bestaat niet."
 
 DONE: dict[str, str] = {
@@ -69,6 +70,7 @@ HISTORY_LABELS: dict[str, str] = {
     "note_added": "Interne notitie toegevoegd",
     "reply_sent": "Bericht aan de melder verstuurd",
     "export": "Geëxporteerd",
+    "file_downloaded": "Bestand gedownload",
 }
 
 
@@ -159,7 +161,7 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
         "messages": view.detail.messages, "reporter": Author.REPORTER,
         "next_statuses": [s for s in cases.allowed_statuses(report.status) if s != ReportStatus.DOORVERWEZEN],
         "coordinator": coordinator, "colleagues": caselist.colleagues(db, loaded.user) if coordinator else [],
-        "history_labels": HISTORY_LABELS,
+        "history_labels": HISTORY_LABELS, "files": evidence.list_files(db, report.id),
         "csrf": {name: loaded.csrf_token(name) for name in (ACK_FORM, STATUS_FORM, ASSIGN_FORM, FORWARD_FORM,
                                                              NOTE_FORM, REPLY_FORM)},
     }, status_code=status_code)

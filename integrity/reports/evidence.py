@@ -143,12 +143,14 @@ def _open_report(session: Session, report_id: str) -> Report:
     return report
 
 
-def _store(session: Session, report: Report, data: bytes, media_type: str, summary: str, now: datetime) -> None:
+def _store(session: Session, report: Report, data: bytes, media_type: str, summary: str, now: datetime,
+           public_key: PublicKey | None = None) -> None:
     session.add(ReportFile(report_id=report.id, created_at=now, size=len(data), media_type=media_type,
-                           metadata_summary=summary[:300], content_sealed=_seal_file(report, data)))
+                           metadata_summary=summary[:300], content_sealed=_seal_file(report, data, public_key)))
 
 
-def add_file(session: Session, report_id: str, cleaned: Cleaned, *, now: datetime | None = None) -> None:
+def add_file(session: Session, report_id: str, cleaned: Cleaned, *, public_key: PublicKey | None = None,
+             now: datetime | None = None) -> None:
     """Store a prepared file with an existing report (the follow-up page, after the receipt code).
 
     FileRefused over the count or quota, ReportNotFound, ReportClosed.
@@ -156,7 +158,7 @@ def add_file(session: Session, report_id: str, cleaned: Cleaned, *, now: datetim
     report = _open_report(session, report_id)
     count, total = _report_usage(session, report.id)
     _check_room(count, total, len(cleaned.data))
-    _store(session, report, cleaned.data, cleaned.kind.media_type, cleaned.summary(), now or utcnow())
+    _store(session, report, cleaned.data, cleaned.kind.media_type, cleaned.summary(), now or utcnow(), public_key)
     session.flush()
 
 
