@@ -42,8 +42,6 @@ log = logging.getLogger("backoffice.evidence")
 ABORTED = ("Het versturen van je bestand is onderbroken. Van dit bestand is niets bewaard; wat je eerder stuurde "
            "blijft bewaard. Probeer het opnieuw.")
 STORAGE_DOWN = "Je bestand kon nu niet bewaard worden. Probeer het over een minuut opnieuw."
-CHAT_WAITING = ("Het wordt bij je melding gevoegd wanneer je die verstuurt (of bij je opvolging, nadat je je "
-                "ontvangstcode gaf). Bestanden die je niet verstuurt, worden na enkele uren gewist.")
 FOLLOWUP_ADDED = "Het is bij je melding gevoegd."
 ACCESS_EXPIRED = ("Je bestand is niet bewaard: deze pagina was te lang open of is niet meer geldig. Geef je "
                   "ontvangstcode opnieuw en probeer het nog eens.")
@@ -83,12 +81,6 @@ def strip_choice(request: Request) -> bool:
 
 def file_json(cleaned: Cleaned) -> dict[str, object]:
     return {"label": cleaned.kind.label, "size": len(cleaned.data), "summary": cleaned.summary()}
-
-
-def describe(cleaned: Cleaned) -> str:
-    size = len(cleaned.data)
-    shown = f"{size / (1024 * 1024):.1f} MB".replace(".", ",") if size >= 1024 * 1024 else f"{max(1, size // 1024)} kB"
-    return f"Bestand ontvangen: {cleaned.kind.label}, {shown}. Metadata: {cleaned.summary()}."
 
 
 async def prepared(request: Request) -> Cleaned:
@@ -132,7 +124,8 @@ async def chat_upload(request: Request, chat: ChatDep, tokens: TokensDep, settin
     log.info("Chat file kept for its report: %s, %d bytes, %d waiting", cleaned.kind.media_type,
              len(cleaned.data), waiting)
     return JSONResponse({"file": file_json(cleaned), "waiting": waiting,
-                         "message": f"{describe(cleaned)} {CHAT_WAITING}", "token": tokens.csrf(CHAT_FORM)})
+                         "message": f"{evidence.describe(cleaned)} {evidence.WAITING}",
+                         "token": tokens.csrf(CHAT_FORM)})
 
 
 @router.post("/opvolgen/bestanden")
@@ -166,5 +159,5 @@ async def followup_upload(request: Request, tokens: TokensDep, settings: Setting
         log.error("Follow-up file could not be stored (%s)", type(exc).__name__)
         return refuse(503, STORAGE_DOWN, "storage unavailable", {"Retry-After": "30"})
     log.info("Follow-up file stored: %s, %d bytes", cleaned.kind.media_type, len(cleaned.data))
-    return JSONResponse({"file": file_json(cleaned), "message": f"{describe(cleaned)} {FOLLOWUP_ADDED}",
+    return JSONResponse({"file": file_json(cleaned), "message": f"{evidence.describe(cleaned)} {FOLLOWUP_ADDED}",
                          "token": tokens.csrf(MESSAGE_FORM)})

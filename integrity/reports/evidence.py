@@ -40,6 +40,8 @@ TOO_BIG = "Dit bestand is te groot. Een bestand mag hoogstens {limit} MB zijn."
 TOO_MANY = "Je kan hoogstens {limit} bestanden bij een melding voegen. Dit bestand is niet toegevoegd."
 OVER_QUOTA = ("Samen zijn je bestanden te groot: een melding kan hoogstens {limit} MB aan bestanden hebben. Dit "
               "bestand is niet toegevoegd.")
+WAITING = ("Het wordt bij je melding gevoegd wanneer je die verstuurt (of bij je opvolging, nadat je je "
+           "ontvangstcode gaf). Bestanden die je niet verstuurt, worden na enkele uren gewist.")
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,13 @@ def prepare(data: bytes, *, strip_metadata: bool = True) -> Cleaned:
     if len(cleaned.data) > MAX_FILE_BYTES:  # a re-encoded image can grow a little
         raise FileRefused(f"{len(cleaned.data)} bytes after cleaning", TOO_BIG.format(limit=_mb(MAX_FILE_BYTES)))
     return cleaned
+
+
+def describe(cleaned: Cleaned) -> str:
+    """What the reporter is told about a file that was accepted (Dutch): kind, size and the metadata summary."""
+    size = len(cleaned.data)
+    shown = f"{size / (1024 * 1024):.1f} MB".replace(".", ",") if size >= 1024 * 1024 else f"{max(1, size // 1024)} kB"
+    return f"Bestand ontvangen: {cleaned.kind.label}, {shown}. Metadata: {cleaned.summary()}."
 
 
 def _check_room(count: int, total: int, size: int) -> None:
