@@ -96,11 +96,25 @@ class AskReportQuestion(Action):
         texts = report_texts()
         profile = current_profile(tracker)
         if self.field == "report_confirm":
-            dispatcher.utter_message(text=report_flow.summary(tracker.current_slot_values(), profile, texts))
+            summary = report_flow.summary(tracker.current_slot_values(), profile, texts)
+            files = await waiting_files(tracker)
+            if files:
+                summary += "\n" + texts["files"]["summary"].format(files="; ".join(files))
+            dispatcher.utter_message(text=summary)
         buttons = report_flow.question_buttons(self.field, profile, tracker.get_slot("report_category"), texts)
         dispatcher.utter_message(text=report_flow.question_text(self.field, profile, texts),
                                  buttons=[{"title": b.title, "payload": b.payload} for b in buttons] or None)
         return []
+
+
+async def waiting_files(tracker: Tracker) -> list[str]:
+    """The files this chat sent so far, for the summary before "Verzenden" (none if the store cannot be read)."""
+    try:
+        files = await in_thread(lambda session: evidence.pending(session, tracker.sender_id))
+    except Exception as exc:  # the summary must not fail on this; the files stay waiting all the same
+        logger.warning("Waiting files not listed in the summary (%s)", type(exc).__name__)
+        return []
+    return [f"{file.label} ({file.metadata_summary})" for file in files]
 
 
 class AskReportCategory(AskReportQuestion):

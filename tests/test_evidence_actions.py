@@ -82,3 +82,27 @@ async def test_files_go_with_a_follow_up_message_and_with_a_follow_up_that_ends(
         report_id, key = reporter.authenticate_reporter(session, submitted.receipt_code, None)
         assert len(session.scalars(select(ReportFile).where(ReportFile.report_id == report_id)).all()) == 2
         assert [m.text for m in reporter.reporter_view(session, report_id, key).messages] == ["Zie de bijlage."]
+
+
+async def test_the_summary_before_sending_lists_the_waiting_files(store: sessionmaker[Session]) -> None:
+    from actions.report_form import AskReportConfirm
+
+    with store.begin() as session:
+        evidence.stage(session, SENDER, evidence.prepare(samples.photo_with_gps()))
+    dispatcher = CollectingDispatcher()
+    await AskReportConfirm().run(dispatcher, tracker(dict(ANSWERS)), {})
+    summary = dispatcher.messages[0]["text"]
+    assert summary.splitlines()[-1].startswith("- Bestanden: foto (JPEG) (verwijderd: GPS-locatie, cameramerk")
+
+
+async def test_without_files_or_without_the_store_the_summary_has_no_file_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions.report_form import AskReportConfirm
+
+    def down() -> Any:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(forms, "sessions", down)
+    dispatcher = CollectingDispatcher()
+    await AskReportConfirm().run(dispatcher, tracker(dict(ANSWERS)), {})
+    assert "Bestanden" not in dispatcher.messages[0]["text"] and len(dispatcher.messages) == 2
