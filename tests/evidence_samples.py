@@ -66,6 +66,8 @@ def docx_with_author(author: str = DOCX_AUTHOR) -> bytes:
                                               f"<cp:lastModifiedBy>{author}</cp:lastModifiedBy></cp:coreProperties>")
         archive.writestr("docProps/app.xml", "<Properties><Application>Tekstverwerker</Application>"
                                              "<Company>Het Bedrijf</Company></Properties>")
+        archive.writestr("docProps/custom.xml", '<Properties><property name="Afdeling"><vt:lpwstr>Aankoop'
+                                                "</vt:lpwstr></property></Properties>")
     return out.getvalue()
 
 

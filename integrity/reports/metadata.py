@@ -5,8 +5,8 @@
   A broken or truncated image is refused, whatever the choice.
 - PDF: the document information (author, creator, producer, title, subject, keywords, dates) and the XMP
   metadata stream are removed with pypdf. A damaged or password-protected PDF is refused.
-- DOCX and XLSX: `docProps/core.xml` and `docProps/app.xml` are replaced by empty property sets, ODT's `meta.xml`
-  likewise, and every member's timestamp is reset (the zip is rewritten with the standard library).
+- DOCX and XLSX: `docProps/core.xml`, `app.xml` and `custom.xml` are replaced by empty property sets, ODT's
+  `meta.xml` likewise, and every member's timestamp is reset (the zip is rewritten with the standard library).
   Comments and tracked changes inside the document body are not touched (docs/reporting.md says so).
 - Plain text carries no metadata.
 
@@ -49,6 +49,7 @@ _OFFICE_LABELS = (  # element in docProps/core.xml, app.xml or meta.xml -> label
     (b"dcterms:modified", "wijzigingsdatum"), (b"Application", "software"), (b"Company", "organisatie"),
     (b"Manager", "leidinggevende"), (b"Template", "sjabloon"), (b"meta:initial-creator", "auteur"),
     (b"meta:generator", "software"), (b"meta:creation-date", "aanmaakdatum"), (b"dc:date", "wijzigingsdatum"),
+    (b"vt:lpwstr", "eigen documenteigenschappen"),
 )
 _EMPTY_CORE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties xmlns:cp="http://'
                b'schemas.openxmlformats.org/package/2006/metadata/core-properties"/>')
@@ -56,7 +57,10 @@ _EMPTY_APP = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Proper
               b'openxmlformats.org/officeDocument/2006/extended-properties"/>')
 _EMPTY_META = (b'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta xmlns:office="urn:oasis:names:tc:'
                b'opendocument:xmlns:office:1.0" office:version="1.2"><office:meta/></office:document-meta>')
-_REPLACED = {"docProps/core.xml": _EMPTY_CORE, "docProps/app.xml": _EMPTY_APP, "meta.xml": _EMPTY_META}
+_EMPTY_CUSTOM = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.'
+                 b'openxmlformats.org/officeDocument/2006/custom-properties"/>')
+_REPLACED = {"docProps/core.xml": _EMPTY_CORE, "docProps/app.xml": _EMPTY_APP, "docProps/custom.xml": _EMPTY_CUSTOM,
+             "meta.xml": _EMPTY_META}
 
 
 @dataclass(frozen=True)
