@@ -66,7 +66,7 @@ def test_a_photo_sent_in_the_chat_reaches_the_case_without_gps_and_its_download_
     picker = page.get_by_label("Kies een bestand")
     picker.set_input_files({"name": "factuur-foto.jpg", "mimeType": "image/jpeg", "buffer": samples.photo_with_gps()})
     expect(page.get_by_label("Metadata verwijderen voor het versturen (aangeraden)")).to_be_checked()
-    page.get_by_role("button", name="Bestand versturen").focus()
+    page.get_by_role("button", name="Bestand toevoegen").focus()
     page.keyboard.press("Enter")
     announced = page.locator("#gesprek .chat-message.from-bot").last
     expect(announced).to_contain_text("Bestand ontvangen: foto (JPEG)")
