@@ -173,3 +173,21 @@ def test_downloads_follow_the_scope_and_need_the_key(client: TestClient, session
     assert client.get(f"/beheer/meldingen/{submitted.reference}/bestanden/{file_id + 1}").status_code == 404
     with sessions.begin() as session:
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "file_downloaded")).all()) == 1
+
+
+def test_a_file_of_several_megabytes_is_read_whole_in_memory(client: TestClient, app: FastAPI,
+                                                             sessions: sessionmaker[Session],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the 1 MB where a spooled upload would go to disk (GlobaLeaks had its uploads break there)."""
+    import tempfile
+
+    def no_temporary_files(*_: object, **__: object) -> None:
+        raise AssertionError("an upload went through a temporary file")
+
+    for name in ("SpooledTemporaryFile", "NamedTemporaryFile", "TemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, no_temporary_files)
+    data = b"Regel van het verslag.\n" * 150_000  # about 3.3 MB
+    sent = send_chat_file(client, data)
+    assert sent.status_code == 200 and "3,3 MB" in sent.json()["message"]
+    with sessions.begin() as session:
+        assert [f.size for f in evidence.pending(session, owner(app))] == [len(data)]
