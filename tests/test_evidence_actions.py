@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions import forms
 from actions.followup_form import ValidateFollowupForm
 from actions.report_form import ActionReportFinish
+from integrity.notifications.models import Kind, NotificationEvent
 from integrity.reports import evidence, reporter
 from integrity.reports.models import Report, ReportFile
 from tests import evidence_samples as samples
@@ -64,7 +65,7 @@ async def test_files_go_with_a_follow_up_message_and_with_a_follow_up_that_ends(
     from tests.plugins.report_store import make_draft
 
     with store.begin() as session:
-        submitted = submission.submit_report(session, make_draft(), keys.public)
+        submitted = submission.submit_report(session, make_draft())
         evidence.stage(session, SENDER, evidence.prepare(samples.pdf_with_author()))
     slots = {"followup_code": submitted.receipt_code}
     dispatcher = CollectingDispatcher()
@@ -82,6 +83,10 @@ async def test_files_go_with_a_follow_up_message_and_with_a_follow_up_that_ends(
         report_id, key = reporter.authenticate_reporter(session, submitted.receipt_code, None)
         assert len(session.scalars(select(ReportFile).where(ReportFile.report_id == report_id)).all()) == 2
         assert [m.text for m in reporter.reporter_view(session, report_id, key).messages] == ["Zie de bijlage."]
+        # The message's event, then one for the files added without a message: the staff hear of both.
+        assert session.scalars(select(NotificationEvent.kind).where(NotificationEvent.report_id == report_id)
+                               .order_by(NotificationEvent.id)).all() == [
+            Kind.NEW_REPORT, Kind.REPORTER_MESSAGE, Kind.REPORTER_MESSAGE]
 
 
 async def test_the_summary_before_sending_lists_the_waiting_files(store: sessionmaker[Session]) -> None:

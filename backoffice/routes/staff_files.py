@@ -1,7 +1,8 @@
 """`GET /beheer/meldingen/{reference}/bestanden/{file_id}`: a case worker downloads a reporter's evidence file.
 
 Scope rules as for the case (an unknown or out-of-scope report or file is the same 404), the staff member's
-unlocked key and their wrapped key for the report are needed (without one: 423 with the 'wait for access' text), and the download is audited in the transaction that decrypts it (`integrity.staff.evidence_files`): the
+unlocked key and their wrapped key for the report are needed (without one: 423 with the 'wait for access'
+text), and the download is audited in the transaction that decrypts it (`integrity.staff.evidence_files`): the
 bytes are sent only after that commit. The answer is always a download, never shown in the browser:
 `application/octet-stream` with `Content-Disposition: attachment`, `X-Content-Type-Options: nosniff` and no
 caching (the app's CSP applies as everywhere).

@@ -16,11 +16,13 @@ from starlette.requests import Request
 
 from backoffice.routes import evidence_upload
 from bot import pseudonym
+from integrity.notifications.models import Kind, NotificationEvent
 from integrity.reports import casework, evidence
-from integrity.staff.models import AuditEntry
+from integrity.staff import accounts
+from integrity.staff.models import AuditEntry, Role
 from tests import evidence_samples as samples
 from tests.backoffice.conftest import Keys, Submitted, enter_code, submit
-from tests.backoffice.test_staff_cases import create_users, login_as
+from tests.backoffice.test_staff_cases import PASSWORD, create_users, login_as
 
 SESSION = "Zk3q9XwB2mPa7LrT_c-8uVnE4yHs0dQo"
 _DATA = re.compile(r'id="bestand-formulier"[^>]*')
@@ -51,12 +53,12 @@ def test_a_chat_photo_loses_its_gps_reaches_the_case_and_its_download_is_audited
     body = sent.json()
     assert body["file"]["summary"].startswith("verwijderd: GPS-locatie") and "cameramodel" in body["message"]
     assert body["message"].startswith("Bestand ontvangen: foto (JPEG)") and body["token"]
+    create_users(sessions)  # staff with key pairs before the report: they get its key at submission
     # The action server stores the report with the waiting files of the same chat (its sender id).
     with sessions.begin() as session:
         from tests.backoffice.conftest import make_draft
-        submitted, files = evidence.submit_with_files(session, make_draft(), keys.public, owner(app))
+        submitted, files = evidence.submit_with_files(session, make_draft(), owner(app))
     assert files == evidence.Attached(1, 0)
-    create_users(sessions)
     login_as(client, "coord-a")
     case = client.get(f"/beheer/meldingen/{submitted.reference}")
     assert "Bestanden van de melder" in case.text and "Metadata: verwijderd: GPS-locatie" in case.text
@@ -146,6 +148,10 @@ def test_the_follow_up_page_adds_a_file_to_the_report(client: TestClient, submit
     assert "Word-document" in view.text and "Metadata: verwijderd: auteur" in view.text
     with sessions.begin() as session:
         assert [f.label for f in evidence.list_files(session, submitted.report_id)] == ["Word-document"]
+        # The staff hear of the file as of a reporter's message (besides the new report's own event).
+        assert session.scalars(select(NotificationEvent.kind).where(
+            NotificationEvent.report_id == submitted.report_id).order_by(NotificationEvent.id)).all() == [
+            Kind.NEW_REPORT, Kind.REPORTER_MESSAGE]
     expired = client.post("/opvolgen/bestanden", content=b"tekst", headers={
         "X-CSRF-Token": control["token"], "X-Toegang": "ongeldig"})
     assert expired.status_code == 400 and "niet bewaard" in expired.json()["error"]
@@ -156,18 +162,24 @@ def test_the_follow_up_page_adds_a_file_to_the_report(client: TestClient, submit
     assert closed.status_code == 409 and "afgesloten" in closed.json()["error"]
 
 
-def test_downloads_follow_the_scope_and_need_the_key(client: TestClient, sessions: sessionmaker[Session],
-                                                     keys: Keys) -> None:
+def test_downloads_follow_the_scope_and_need_the_report_key(client: TestClient, sessions: sessionmaker[Session],
+                                                            keys: Keys) -> None:
+    create_users(sessions)
     submitted = submit(sessions, keys)
     with sessions.begin() as session:
         evidence.add_file(session, submitted.report_id, evidence.prepare(b"bewijs"))
         file_id = evidence.list_files(session, submitted.report_id)[0].id
-    create_users(sessions)
+        # A coordinator who joins after the report came in: in scope, but no wrapped key for it (yet).
+        accounts.create_user(session, "coord-nieuw", "Nieuwe Coordinator", Role.COORDINATOR, PASSWORD,
+                             profile_id="vlaamse-overheid")
     url = f"/beheer/meldingen/{submitted.reference}/bestanden/{file_id}"
     login_as(client, "coord-b")  # another organisation
     assert client.get(url).status_code == 404
-    login_as(client, "coord-a", unlock=False)
-    assert client.get(url).status_code == 423
+    login_as(client, "coord-nieuw")
+    locked = client.get(url)
+    assert locked.status_code == 423 and b"bewijs" not in locked.content
+    assert "Wacht tot je toegang krijgt" in locked.text
+    assert "wachtzin" not in locked.text.lower() and "ontgrendel" not in locked.text.lower()
     login_as(client, "coord-a")
     assert client.get(url).content == b"bewijs"
     assert client.get(f"/beheer/meldingen/{submitted.reference}/bestanden/{file_id + 1}").status_code == 404

@@ -11,11 +11,13 @@ from nacl.public import PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import casework, crypto, deadlines, evidence, filetypes, metadata, submission
+from integrity.reports import casework, crypto, deadlines, evidence, filetypes, metadata, report_keys, submission
 from integrity.reports.errors import FileRefused, ReportClosed
 from integrity.reports.models import PendingFile, Report, ReportFile
+from integrity.staff import accounts, user_keys
+from integrity.staff.models import StaffUser
 from tests import evidence_samples as samples
-from tests.plugins.report_store import PASSPHRASE, Keys, make_draft
+from tests.plugins.report_store import READER_PASSWORD, Keys, make_draft
 
 OWNER = "web-sender-pseudonym-0123456789abcdef"
 
@@ -99,7 +101,7 @@ def test_pending_files_are_attached_with_the_report_and_sealed(sessions: session
     with sessions.begin() as session:
         stored = session.scalars(select(PendingFile.content_encrypted)).all()
         assert all(b"Testcam" not in blob and b"%PDF" not in blob for blob in stored)
-        submitted = submission.submit_report(session, make_draft(), keys.public)
+        submitted = submission.submit_report(session, make_draft())
         report_id = _report_id(session, submitted.reference)
         assert evidence.attach_pending(session, report_id, OWNER) == evidence.Attached(2, 0)
     with sessions.begin() as session:
@@ -112,10 +114,15 @@ def test_pending_files_are_attached_with_the_report_and_sealed(sessions: session
         assert blob is not None and b"JFIF" not in blob and b"\xff\xd8" not in blob[:2]
         report = session.get(Report, report_id)
         assert report is not None
-        info, data = evidence.read_file(session, report, files[0].id, keys.private)
+        reader = session.get(StaffUser, keys.user_id)
+        other = accounts.get_user(session, "lezer-fp")  # of another organisation: no grant for this report
+        assert reader is not None and other is not None
+        info, data = evidence.read_file(session, report, files[0].id, reader, keys.user_private)
         assert data.startswith(b"\xff\xd8") and info.size == len(data)
-        with pytest.raises(crypto.DecryptionError):
-            evidence.read_file(session, report, files[0].id, PrivateKey.generate())
+        with pytest.raises(report_keys.NoAccess):  # the reader's id with a key that does not open their grant
+            evidence.read_file(session, report, files[0].id, reader, PrivateKey.generate())
+        with pytest.raises(report_keys.NoAccess):  # a staff member with a key pair but no grant for the report
+            evidence.read_file(session, report, files[0].id, other, user_keys.unlock(other, READER_PASSWORD))
 
 
 def test_count_and_quota_are_enforced_and_nothing_confirmed_is_lost(
@@ -127,7 +134,7 @@ def test_count_and_quota_are_enforced_and_nothing_confirmed_is_lost(
         with pytest.raises(FileRefused) as caught:
             evidence.stage(session, OWNER, evidence.prepare(b"drie"))
         assert "hoogstens 2 bestanden" in caught.value.user_message
-        report_id = _report_id(session, submission.submit_report(session, make_draft(), keys.public).reference)
+        report_id = _report_id(session, submission.submit_report(session, make_draft()).reference)
         evidence.add_file(session, report_id, evidence.prepare(b"via de opvolgpagina"))
         # One place left: one pending file is attached, the other stays pending (it is not deleted).
         assert evidence.attach_pending(session, report_id, OWNER) == evidence.Attached(1, 1)
@@ -144,7 +151,7 @@ def test_closed_reports_take_no_files_and_the_purge_deletes_files(
         sessions: sessionmaker[Session], keys: Keys) -> None:
     old = deadlines.utcnow() - timedelta(days=40)
     with sessions.begin() as session:
-        reference = submission.submit_report(session, make_draft(), keys.public, now=old).reference
+        reference = submission.submit_report(session, make_draft(), now=old).reference
         report_id = _report_id(session, reference)
         evidence.add_file(session, report_id, evidence.prepare(b"bewijs"), now=old)
         evidence.stage(session, OWNER, evidence.prepare(b"vergeten"), now=old)
@@ -158,15 +165,26 @@ def test_closed_reports_take_no_files_and_the_purge_deletes_files(
         assert session.scalars(select(PendingFile)).all() == []
 
 
-def test_key_rotation_reseals_the_files(sessions: sessionmaker[Session], keys: Keys) -> None:
+def test_a_file_is_sealed_to_its_own_report_and_bound_to_it(sessions: sessionmaker[Session], keys: Keys) -> None:
     with sessions.begin() as session:
-        report_id = _report_id(session, submission.submit_report(session, make_draft(), keys.public).reference)
-        evidence.add_file(session, report_id, evidence.prepare(b"geheim bewijs"))
-    with sessions() as session:
-        crypto.rotate(session, PASSPHRASE, "een nieuwe lange wachtzin", reseal_more=(evidence.reseal_files,))
-    new_private = crypto.load_private_key("een nieuwe lange wachtzin")
+        first = _report_id(session, submission.submit_report(session, make_draft()).reference)
+        second = _report_id(session, submission.submit_report(session, make_draft()).reference)
+        evidence.add_file(session, first, evidence.prepare(b"geheim bewijs"))
+        evidence.add_file(session, second, evidence.prepare(b"ander bewijs"))
     with sessions.begin() as session:
-        report = session.get(Report, report_id)
-        assert report is not None
-        file_id = evidence.list_files(session, report_id)[0].id
-        assert evidence.read_file(session, report, file_id, new_private)[1] == b"geheim bewijs"
+        reader = session.get(StaffUser, keys.user_id)
+        report, other = session.get(Report, first), session.get(Report, second)
+        assert reader is not None and report is not None and other is not None
+        [file], [other_file] = evidence.list_files(session, first), evidence.list_files(session, second)
+        blob = session.scalar(select(ReportFile.content_sealed).where(ReportFile.id == file.id))
+        assert blob is not None
+        # Only the report's own key opens it (not the other report's), and it names its report inside.
+        own = report_keys.report_private_key(session, report, keys.private)
+        assert crypto.unseal(own, blob) == report.id.encode() + b"\ngeheim bewijs"
+        with pytest.raises(crypto.DecryptionError):
+            crypto.unseal(report_keys.report_private_key(session, other, keys.private), blob)
+        # A file row moved to another report (tampering) does not open there.
+        session.get(ReportFile, other_file.id).content_sealed = blob  # type: ignore[union-attr]
+        with pytest.raises(crypto.DecryptionError):
+            evidence.read_file(session, other, other_file.id, reader, keys.user_private)
+        assert evidence.read_file(session, report, file.id, reader, keys.user_private)[1] == b"geheim bewijs"
