@@ -60,7 +60,7 @@ async def test_no_reader_with_a_key_is_reported_to_the_operator_in_english(monke
     def no_readers(session: Any, draft: Any, **kwargs: Any) -> Any:
         raise errors.NoReaders("No staff member of vlaamse-overheid who may read report M-1 has a key pair yet")
 
-    monkeypatch.setattr(report_form.submission, "submit_report", no_readers)
+    monkeypatch.setattr(report_form.evidence.submission, "submit_report", no_readers)
     messages, _ = await finish(ANSWERS)
     assert "nog niet ingesteld" in messages[0]["text"]
     assert "Reports are not set up" in caplog.text
