@@ -17,7 +17,7 @@ from integrity.reports import db
 from integrity.staff import accounts
 from integrity.staff.models import AuditEntry, Role
 from tests import evidence_samples as samples
-from tests.conftest import PASSPHRASE, ReportStore
+from tests.conftest import ReportStore
 from tests.webchat.browser import ARTIFACTS
 from tests.webchat.test_chat_browser import browser, browser_present, new_page, web_url  # noqa: F401  (fixtures)
 
@@ -52,7 +52,7 @@ def test_a_photo_sent_in_the_chat_reaches_the_case_without_gps_and_its_download_
     from playwright.sync_api import expect
 
     engine = db.make_engine(report_store.database_url)
-    with db.make_sessionmaker(engine).begin() as session:
+    with db.make_sessionmaker(engine).begin() as session:  # before the report: it gets the report's key
         accounts.create_user(session, USERNAME, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
                              profile_id="vlaamse-overheid")
 
@@ -109,9 +109,7 @@ def test_a_photo_sent_in_the_chat_reaches_the_case_without_gps_and_its_download_
     staff.get_by_label("Gebruikersnaam").fill(USERNAME)
     staff.get_by_label("Wachtwoord").fill(PASSWORD)
     staff.get_by_role("button", name="Aanmelden").click()
-    staff.goto(f"{web_url}/beheer/sleutel")
-    staff.get_by_label("Wachtzin").fill(PASSPHRASE)
-    staff.get_by_role("button", name="Ontgrendelen").click()
+    staff.wait_for_load_state()  # the password opened the staff member's key: no other step
     staff.goto(f"{web_url}/beheer/meldingen/{reference}")
     files = staff.get_by_role("region", name="Bestanden van de melder")
     expect(files).to_contain_text("foto (JPEG)")
