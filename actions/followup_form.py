@@ -13,13 +13,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.answer import current_profile
 from actions.forms import DATE, emergency_first, forget_until_now, in_thread, reset
 from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
 from integrity.report_flow import report_texts
-from integrity.reports import errors, reporter, schemas
+from integrity.reports import errors, evidence, reporter, schemas
 from integrity.staff import analytics
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,43 @@ class ActionAskFollowupAddition(Action):
             skip = texts["buttons"]["skip"]
             dispatcher.utter_message(text=texts["followup"]["ask_addition"], buttons=[{"title": skip, "payload": skip}])
         return []
+
+
+def add_message_with_files(session: Session, code: str, text: str, owner: str) -> evidence.Attached:
+    """The reporter's message and the files sent in this chat, stored together (one transaction).
+
+    No throttle key: this code was accepted already, an error now is no guess and must not block the
+    reporter (a wrong code is only ever typed at the code question).
+    """
+    report_id = reporter.add_reporter_message(session, code, text, throttle_key=None)
+    return evidence.attach_pending(session, report_id, owner) if report_id else evidence.Attached(0, 0)
+
+
+def attach_only(session: Session, code: str, owner: str) -> evidence.Attached:
+    if not evidence.pending(session, owner):  # no Argon2 work for nothing
+        return evidence.Attached(0, 0)
+    report_id, _ = reporter.authenticate_reporter(session, code, None)
+    return evidence.attach_pending(session, report_id, owner, notify=True)  # the staff hear of it as of a message
+
+
+def tell_files(files: evidence.Attached, dispatcher: CollectingDispatcher) -> None:
+    texts = report_texts()
+    if files.attached:
+        dispatcher.utter_message(text=texts["files"]["attached"].format(count=files.attached))
+    if files.left:
+        dispatcher.utter_message(text=texts["files"]["left"].format(count=files.left))
+
+
+async def attach_files_sent(tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
+    """At the end of a follow-up without a message: the files sent in this chat still go to the report."""
+    code = tracker.get_slot("followup_code")
+    if not code:
+        return
+    try:
+        tell_files(await in_thread(lambda session: attach_only(session, code, tracker.sender_id)), dispatcher)
+    except errors.ReportError as exc:
+        logger.warning("Follow-up files not attached: %s", type(exc).__name__)
+        dispatcher.utter_message(text=exc.user_message)
 
 
 def render_view(view: schemas.ReporterView) -> list[str]:
@@ -143,6 +181,7 @@ class ValidateFollowupForm(FormValidationAction):
         text = str(value)
         if report_flow.control_of(text, texts) == "cancel" or texts.is_word(text, "skip") \
                 or texts.is_word(text, "done"):
+            await attach_files_sent(tracker, dispatcher)
             return {"followup_addition": ""}
         if report_flow.is_command(text):  # a button payload or /help is no message for the integrity team
             dispatcher.utter_message(text=texts["errors"]["command"])
@@ -154,9 +193,7 @@ class ValidateFollowupForm(FormValidationAction):
             return {"followup_code": None, "followup_addition": None}
         emergency_first(text, dispatcher, current_profile(tracker))
         try:
-            # No throttle key: this code was accepted already, an error now is no guess and must not block the
-            # reporter (a wrong code is only ever typed at the code question).
-            await in_thread(lambda session: reporter.add_reporter_message(session, code, text, throttle_key=None))
+            files = await in_thread(lambda session: add_message_with_files(session, code, text, tracker.sender_id))
         except errors.ReportClosed:
             dispatcher.utter_message(text=texts["followup"]["closed"])
             return dict(END_FOLLOWUP)
@@ -172,6 +209,7 @@ class ValidateFollowupForm(FormValidationAction):
             dispatcher.utter_message(text=exc.user_message)
             return dict(END_FOLLOWUP)
         dispatcher.utter_message(text=texts["followup"]["added"])
+        tell_files(files, dispatcher)
         return {"followup_addition": None}  # ask whether there is more
 
 

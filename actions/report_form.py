@@ -19,7 +19,7 @@ from actions.forms import DATE, emergency_first, forget_until_now, in_thread, re
 from actions.safety import guarded, reject_unvalidated
 from integrity import report_flow
 from integrity.report_flow import FIELDS, interpret, report_texts
-from integrity.reports import errors, receipts, schemas, submission, validation
+from integrity.reports import errors, evidence, receipts, schemas, validation
 from integrity.staff import analytics
 from rasa_plugins.redaction import REDACT_SLOT
 
@@ -96,11 +96,25 @@ class AskReportQuestion(Action):
         texts = report_texts()
         profile = current_profile(tracker)
         if self.field == "report_confirm":
-            dispatcher.utter_message(text=report_flow.summary(tracker.current_slot_values(), profile, texts))
+            summary = report_flow.summary(tracker.current_slot_values(), profile, texts)
+            files = await waiting_files(tracker)
+            if files:
+                summary += "\n" + texts["files"]["summary"].format(files="; ".join(files))
+            dispatcher.utter_message(text=summary)
         buttons = report_flow.question_buttons(self.field, profile, tracker.get_slot("report_category"), texts)
         dispatcher.utter_message(text=report_flow.question_text(self.field, profile, texts),
                                  buttons=[{"title": b.title, "payload": b.payload} for b in buttons] or None)
         return []
+
+
+async def waiting_files(tracker: Tracker) -> list[str]:
+    """The files this chat sent so far, for the summary before "Verzenden" (none if the store cannot be read)."""
+    try:
+        files = await in_thread(lambda session: evidence.pending(session, tracker.sender_id))
+    except Exception as exc:  # the summary must not fail on this; the files stay waiting all the same
+        logger.warning("Waiting files not listed in the summary (%s)", type(exc).__name__)
+        return []
+    return [f"{file.label} ({file.metadata_summary})" for file in files]
 
 
 class AskReportCategory(AskReportQuestion):
@@ -250,7 +264,8 @@ class ActionReportFinish(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         texts = report_texts()
         if tracker.get_slot("report_cancelled") or tracker.get_slot("report_confirm") != "send":
-            dispatcher.utter_message(text=texts["cancelled"])
+            discarded = await in_thread(lambda session: evidence.discard_pending(session, tracker.sender_id))
+            dispatcher.utter_message(text=texts["cancelled"] + (f" {texts['files']['discarded']}" if discarded else ""))
             return [*reset(REPORT_SLOTS), *forget_until_now()]
         slots = tracker.current_slot_values()
         draft = schemas.ReportDraft(
@@ -262,7 +277,9 @@ class ActionReportFinish(Action):
             preferred_route=slots.get("report_route"))
         try:
             sid = submission_id(tracker)
-            submitted = await in_thread(lambda session: submission.submit_report(session, draft, submission_id=sid))
+            # The files sent in this chat are attached in the same transaction: stored with the report or not at all.
+            submitted, files = await in_thread(lambda session: evidence.submit_with_files(
+                session, draft, tracker.sender_id, submission_id=sid))
         except errors.NoReaders as exc:  # nobody could ever read it: tell the operator, store nothing
             logger.error("Reports are not set up: %s", exc.operator_message)
             dispatcher.utter_message(text=texts["errors"]["no_keys"])
@@ -285,4 +302,8 @@ class ActionReportFinish(Action):
         analytics.note(draft.profile_id, "report_submitted")
         dispatcher.utter_message(text=texts["submitted"].strip().format(
             reference=submitted.reference, code=submitted.receipt_code, ack_due=submitted.ack_due.strftime(DATE)))
+        if files.attached:
+            dispatcher.utter_message(text=texts["files"]["attached"].format(count=files.attached))
+        if files.left:
+            dispatcher.utter_message(text=texts["files"]["left"].format(count=files.left))
         return [*reset(REPORT_SLOTS), *forget_until_now()]

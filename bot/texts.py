@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 TEXTS_FILE = Path(__file__).with_name("texts.yml")
-KEYS = ("unavailable", "rate_limited", "too_long", "not_text", "group_refusal", "privacy", "forgotten")
+KEYS = ("unavailable", "rate_limited", "too_long", "not_text", "group_refusal", "privacy", "forgotten",
+        "file_fetch_failed", "file_storage_down", "file_caption_ignored", "file_keep_hint", "file_photo_note")
 
 
 @cache

@@ -66,7 +66,7 @@ def report_texts(path: Path = CONTENT_DIR / "reporting.yml") -> ReportTexts:
     data = load_mapping(path)
     for key in ("intro_lines", "intro_telegram", "intro_controls", "intro_organisation", "generic_organisation",
                 "form_categories", "external_note", "external_channel", "joiner_or", "questions", "buttons", "words",
-                "labels", "errors", "cancelled", "submitted", "followup", "statuses"):
+                "labels", "errors", "cancelled", "submitted", "files", "followup", "statuses"):
         if key not in data:
             raise DataFileError(str(path), key, "is missing")
     for field in (*FIELDS, "report_confirm", "report_edit"):

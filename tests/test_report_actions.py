@@ -10,13 +10,16 @@ import pytest
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions import answer, followup_form, forms, report_form, safety
 from actions.followup_form import ActionAskFollowupAddition, ActionFollowupFinish, ValidateFollowupForm
 from actions.report_form import ActionReportFinish, ActionReportIntro, ValidateReportForm
 from devtools.stack import REPO
-from integrity.reports import errors
+from integrity.reports import errors, evidence
+from integrity.reports.models import Report
 from tests.trackers import make_tracker
 
 ANSWERS = {"report_category": "fraude_corruptie", "report_what": "valse facturen KX-1", "report_when": "gisteren",
@@ -57,16 +60,24 @@ async def test_no_reader_with_a_key_is_reported_to_the_operator_in_english(monke
     def no_readers(session: Any, draft: Any, **kwargs: Any) -> Any:
         raise errors.NoReaders("No staff member of vlaamse-overheid who may read report M-1 has a key pair yet")
 
-    monkeypatch.setattr(report_form.submission, "submit_report", no_readers)
+    monkeypatch.setattr(report_form.evidence.submission, "submit_report", no_readers)
     messages, _ = await finish(ANSWERS)
     assert "nog niet ingesteld" in messages[0]["text"]
     assert "Reports are not set up" in caplog.text
 
 
-async def test_cancel_stores_nothing_and_forgets_the_conversation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(forms, "sessions", lambda: pytest.fail("nothing may be stored"))
+async def test_cancel_stores_nothing_and_forgets_the_conversation(
+        monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:  # a file sent in this chat and one of another chat
+        evidence.stage(session, "pseudonymous-sender", evidence.prepare(b"een bewijsstuk"))
+        evidence.stage(session, "another-sender", evidence.prepare(b"iets anders"))
+    monkeypatch.setattr(forms, "sessions", lambda: sessions)
     messages, events = await finish({**ANSWERS, "report_cancelled": True})
-    assert "geannuleerd" in messages[0]["text"]
+    assert "geannuleerd" in messages[0]["text"] and "Je bestanden zijn ook gewist." in messages[0]["text"]
+    with sessions.begin() as session:
+        assert session.scalars(select(Report)).all() == []
+        assert evidence.pending(session, "pseudonymous-sender") == []
+        assert len(evidence.pending(session, "another-sender")) == 1
     marker = events.index({"event": "slot", "timestamp": None, "name": "redact_conversation", "value": True})
     assert events[marker + 1] == {"event": "slot", "timestamp": None, "name": "redact_conversation", "value": None}, \
         "a marker in time, not a state: the slot is cleared again at once"
@@ -103,6 +114,7 @@ def recorded_additions(monkeypatch: pytest.MonkeyPatch, error: Exception | None 
 
     monkeypatch.setattr(forms, "sessions", lambda: lambda: _NoSession())
     monkeypatch.setattr(followup_form.reporter, "add_reporter_message", add)
+    monkeypatch.setattr(followup_form, "attach_only", lambda *_: evidence.Attached(0, 0))  # no files here
     return calls
 
 

@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from backoffice.deps import SettingsDep, TemplatesDep, TokenError, TokensDep, from_other_site, read_limited_body
-from backoffice.routes.followup import client_ip
+from backoffice.routes.followup import client_ip, evidence_limits
 from bot import pseudonym
 from bot.rasa_client import BotReply, RasaUnavailable
 from bot.texts import channel_texts
@@ -103,6 +103,7 @@ def chat_page(request: Request, templates: TemplatesDep, tokens: TokensDep) -> H
         "welcome": welcome_text(),
         "unavailable": texts["unavailable"],
         "text_max": TEXT_MAX,
+        "files": evidence_limits(),
     })
 
 

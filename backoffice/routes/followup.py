@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -26,7 +26,7 @@ from backoffice.deps import (
     csrf_checked_form,
 )
 from integrity import report_fields, report_flow
-from integrity.reports import crypto, deadlines, errors, report_keys, reporter
+from integrity.reports import crypto, deadlines, errors, evidence, report_keys, reporter
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.reports.schemas import ReporterView
@@ -99,6 +99,15 @@ def clean_message(raw: str) -> tuple[str, str | None]:
 # --- pages -----------------------------------------------------------------------------------------------------
 
 
+def evidence_limits() -> dict[str, Any]:
+    """What the upload control (templates/evidence_control.html) says about the limits."""
+    mb = 1024 * 1024
+    return {"max_bytes": evidence.MAX_FILE_BYTES, "max_mb": evidence.MAX_FILE_BYTES // mb,
+            "max_count": evidence.MAX_FILES_PER_REPORT, "quota_mb": evidence.REPORT_QUOTA_BYTES // mb,
+            "too_big": evidence.TOO_BIG.format(limit=evidence.MAX_FILE_BYTES // mb),
+            "accept": ".jpg,.jpeg,.png,.pdf,.docx,.xlsx,.odt,.txt,image/jpeg,image/png,application/pdf,text/plain"}
+
+
 def form_page(request: Request, templates: TemplatesDep, tokens: Tokens, *, error: str = "", status_code: int = 200,
               unsent_text: str = "", headers: dict[str, str] | None = None) -> HTMLResponse:
     return templates.TemplateResponse(
@@ -110,7 +119,7 @@ def form_page(request: Request, templates: TemplatesDep, tokens: Tokens, *, erro
 
 def view_page(request: Request, templates: TemplatesDep, tokens: Tokens, view: ReporterView, access_token: str,
               expires_at: int, *, notice: str = "", error: str = "", draft: str = "",
-              status_code: int = 200) -> HTMLResponse:
+              status_code: int = 200, report_files: list[evidence.FileInfo] | None = None) -> HTMLResponse:
     report = view.report
     status_label = report_flow.status_labels("title")[view.status.value]
     status_text = report_flow.status_labels("explanation")[view.status.value]
@@ -134,6 +143,8 @@ def view_page(request: Request, templates: TemplatesDep, tokens: Tokens, view: R
         "notice": notice,
         "error": error,
         "draft": draft,
+        "files": evidence_limits(),
+        "report_files": report_files or [],
     }
     return templates.TemplateResponse(request, "followup_view.html", context, status_code=status_code)
 
@@ -163,6 +174,7 @@ def submit_code(
         with transaction(session):  # a wrong code's failed attempt is kept (UnknownReceipt.keeps_changes)
             report_id, reporter_key = reporter.authenticate_reporter(session, code, client_ip(request))
             view = reporter.reporter_view(session, report_id, reporter_key)
+            report_files = evidence.list_files(session, report_id)
     except errors.UnknownReceipt:
         log.info("Follow-up: unknown receipt code")
         return form_page(request, templates, tokens, error=UNKNOWN_CODE, status_code=400)
@@ -174,7 +186,8 @@ def submit_code(
         return form_page(request, templates, tokens, error=UNKNOWN_CODE, status_code=400)
     access_token = tokens.report_token(report_id, reporter_key)
     log.info("Follow-up: report shown")
-    return view_page(request, templates, tokens, view, access_token, tokens.check_report_token(access_token).expires_at)
+    return view_page(request, templates, tokens, view, access_token, tokens.check_report_token(access_token).expires_at,
+                     report_files=report_files)
 
 
 @router.post("/opvolgen/bericht", response_class=HTMLResponse)
@@ -211,6 +224,7 @@ def submit_message(
             status_code = 422
         with transaction(session):  # marks the messages read
             view = reporter.reporter_view(session, grant.report_id, grant.reporter_key)
+            report_files = evidence.list_files(session, grant.report_id)
     except crypto.DecryptionError:  # errors.WrongReporterKey, or a damaged reporter's copy
         log.warning("Add message refused: the reporter key in a valid report token does not open the report")
         return form_page(request, templates, tokens, error=ACCESS_EXPIRED, status_code=400, unsent_text=text)
@@ -218,4 +232,4 @@ def submit_message(
         log.info("Add message refused: the report no longer exists")
         return form_page(request, templates, tokens, error=exc.user_message, status_code=404, unsent_text=text)
     return view_page(request, templates, tokens, view, access_token, grant.expires_at, notice=notice,
-                     error=problem or "", draft=text, status_code=status_code)
+                     error=problem or "", draft=text, status_code=status_code, report_files=report_files)

@@ -62,6 +62,7 @@ AUDIT_LABELS = {
     "note_added": "interne notitie toegevoegd",
     "reply_sent": "bericht aan de melder gestuurd",
     "export": "statistieken geëxporteerd",
+    "file_downloaded": "bestand van een melder gedownload",
     "user_created": "gebruiker aangemaakt",
     "user_changed": "gebruiker gewijzigd",
     "totp_enabled": "tweede stap aangezet",

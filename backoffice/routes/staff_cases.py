@@ -26,7 +26,7 @@ from backoffice.errors import status_for
 from backoffice.routes.followup import topic_label
 from backoffice.staff import PREFIX, CaseWorkerDep, staff_form
 from integrity import report_fields, report_flow
-from integrity.reports import errors, report_keys
+from integrity.reports import errors, evidence, report_keys
 from integrity.reports.db import transaction
 from integrity.reports.models import Author, ReportStatus
 from integrity.staff import caselist, cases, sessions
@@ -49,6 +49,8 @@ FIELD_MAX = 20_000  # longer than any allowed text: the cases module gives the D
 NOT_FOUND = "Deze melding bestaat niet of je hebt er geen toegang toe."
 KEY_LOCKED = ("Je hebt nog geen sleutel voor deze melding, dus je kan ze niet beantwoorden. Je bericht is niet "
               "verstuurd. Vraag een collega die de melding kan openen om je toegang te geven.")
+KEY_LOCKED_FILE = ("Je hebt nog geen sleutel voor deze melding, dus je kan dit bestand niet downloaden. Wacht tot je "
+                   "toegang krijgt: vraag een collega die de melding kan openen om je toegang te geven.")
 BAD_PAGE = "Dit paginanummer bestaat niet."
 
 DONE: dict[str, str] = {
@@ -72,6 +74,7 @@ HISTORY_LABELS: dict[str, str] = {
     "export": "Geëxporteerd",
     "access_granted": "Toegang gegeven",
     "access_revoked": "Toegang ingetrokken",
+    "file_downloaded": "Bestand gedownload",
 }
 
 
@@ -168,7 +171,7 @@ def _case_page(request: Request, db: Session, templates: TemplatesDep, loaded: L
         "messages": view.detail.messages, "reporter": Author.REPORTER,
         "next_statuses": [s for s in cases.allowed_statuses(report.status) if s != ReportStatus.DOORVERWEZEN],
         "coordinator": coordinator, "colleagues": caselist.colleagues(db, loaded.user) if coordinator else [],
-        "history_labels": HISTORY_LABELS,
+        "history_labels": HISTORY_LABELS, "files": evidence.list_files(db, report.id),
         "csrf": {name: loaded.csrf_token(name) for name in (ACK_FORM, STATUS_FORM, ASSIGN_FORM, FORWARD_FORM,
                                                              NOTE_FORM, REPLY_FORM)},
     }, status_code=status_code)

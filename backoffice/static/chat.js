@@ -166,4 +166,12 @@
       submitTyped();
     }
   });
+
+  /* For the file upload control (evidence.js): the same session, the same rotating token, the same log. */
+  window.IntegrityChat = {
+    session: session,
+    token: function () { return token; },
+    setToken: function (value) { token = value; },
+    addMessage: addMessage
+  };
 }());

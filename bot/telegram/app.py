@@ -26,6 +26,7 @@ from bot import pseudonym
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.telegram.config import ConfigError, TelegramConfig
+from bot.telegram.files import FileIntake
 from bot.telegram.handlers import COMMAND_PAYLOADS, Gateway, RetryPolicy, Throttle
 from bot.texts import channel_texts
 from bot.wait_ready import wait_ready
@@ -80,6 +81,7 @@ def register_handlers(application: Application, gateway: Gateway) -> None:
         CommandHandler("stop", gateway.stop, filters=PRIVATE),
         MessageHandler(PRIVATE & filters.COMMAND, gateway.command),  # unknown command: the help
         MessageHandler(PRIVATE & filters.TEXT, gateway.text),
+        MessageHandler(PRIVATE & (filters.PHOTO | filters.Document.ALL), gateway.file),  # evidence files
         MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, gateway.not_text),
         CallbackQueryHandler(gateway.button),
     ])
@@ -88,7 +90,8 @@ def register_handlers(application: Application, gateway: Gateway) -> None:
 
 def build_application(config: TelegramConfig, rasa_client: RasaClient, *, secret: bytes,
                       texts: dict[str, str] | None = None, request: BaseRequest | None = None,
-                      limiter: RateLimiter | None = None, retry: RetryPolicy | None = None) -> Application:
+                      limiter: RateLimiter | None = None, retry: RetryPolicy | None = None,
+                      files: FileIntake | None = None) -> Application:
     """The gateway application. It owns `rasa_client` and closes it on shutdown.
 
     `request` replaces the HTTP layer towards the Bot API (tests pass a fake Bot API there).
@@ -103,9 +106,10 @@ def build_application(config: TelegramConfig, rasa_client: RasaClient, *, secret
         await rasa_client.aclose()
 
     application = builder.post_shutdown(close_rasa).build()
-    gateway = Gateway(rasa_client, secret, texts or channel_texts(), profile=config.profile,
+    texts = texts or channel_texts()
+    gateway = Gateway(rasa_client, secret, texts, profile=config.profile,
                       throttle=Throttle(limiter or RateLimiter(config.rate_limit, config.rate_window)),
-                      retry=retry)
+                      retry=retry, files=files or FileIntake(texts))
     register_handlers(application, gateway)
     return application
 

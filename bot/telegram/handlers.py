@@ -26,6 +26,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import pseudonym
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.ratelimit import RateLimiter
+from bot.telegram.files import FileIntake
 from bot.telegram.formatting import OutgoingMessage, PayloadStore, button_title, escape, render
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,9 @@ class Gateway:
 
     def __init__(self, rasa: RasaClient, secret: bytes, texts: dict[str, str], *, profile: str | None = None,
                  throttle: Throttle | None = None, payloads: PayloadStore | None = None,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, files: FileIntake | None = None) -> None:
         self.rasa, self.secret, self.texts = rasa, secret, texts
+        self.files = files
         self.metadata = {"channel": CHANNEL, **({"profile": profile} if profile else {})}
         self.throttle = throttle or Throttle(RateLimiter())
         self.payloads = payloads or PayloadStore()
@@ -182,8 +184,18 @@ class Gateway:
             return
         await self._converse(context.bot, message.chat_id, sender, message.text)
 
+    async def file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo or document: an evidence file for the report or follow-up of this chat (`bot.telegram.files`)."""
+        message = update.effective_message
+        if not message or not (sender := await self._admit(update, context)):
+            return
+        replies = [self.texts["not_text"]] if self.files is None else \
+            await self.files.receive(context.bot, message, sender)
+        for reply in replies:
+            await self._say(context.bot, message.chat_id, reply, sender)
+
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Photos, documents, voice, stickers...: nothing is forwarded or kept, the user is asked for text."""
+        """Voice, stickers, video...: nothing is forwarded or kept, the user is asked for text."""
         if sender := await self._admit(update, context):
             logger.info("Non-text message of %s not forwarded", sender)
             await self._say(context.bot, _chat_id(update), self.texts["not_text"], sender)

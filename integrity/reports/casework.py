@@ -24,6 +24,7 @@ from integrity.reports.models import (
     Author,
     FollowUpAttempt,
     Report,
+    ReportFile,
     ReportMessage,
     ReportStatus,
     StatusChange,
@@ -225,7 +226,7 @@ def reply_to_reporter(
 
 
 def purge_closed(session: Session, older_than_days: int, *, now: datetime | None = None) -> int:
-    """Delete reports closed more than `older_than_days` ago, with their messages and history."""
+    """Delete reports closed more than `older_than_days` ago, with their messages, files and history."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be 0 or more")
     now = now or utcnow()
@@ -233,6 +234,7 @@ def purge_closed(session: Session, older_than_days: int, *, now: datetime | None
     doomed = select(Report.id).where(Report.status == ReportStatus.AFGESLOTEN, Report.closed_at < cutoff)
     session.execute(delete(ReportMessage).where(ReportMessage.report_id.in_(doomed)))
     session.execute(delete(StatusChange).where(StatusChange.report_id.in_(doomed)))
+    session.execute(delete(ReportFile).where(ReportFile.report_id.in_(doomed)))  # the evidence files, sealed
     deleted = cast(CursorResult[Any], session.execute(delete(Report).where(Report.id.in_(doomed)))).rowcount
     session.execute(delete(FollowUpAttempt).where(FollowUpAttempt.at <= now - FOLLOW_UP_WINDOW))
     return deleted or 0

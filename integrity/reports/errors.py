@@ -78,3 +78,13 @@ class NoReaders(ReportError):
 
     default_user_message = ("Melden via de chat is hier nog niet ingesteld. Je kan terecht bij de persoon of dienst "
                             "die ik eerder noemde.")
+
+
+class FileRefused(ReportError):
+    """An evidence file that is not accepted (size, count, quota, type, damaged, zip bomb, not fetched).
+
+    Nothing already confirmed changes: the file is simply not kept.
+    """
+
+    def __init__(self, operator_message: str, user_message: str) -> None:
+        super().__init__(f"File refused: {operator_message}", user_message)

@@ -152,3 +152,38 @@ class ReportKeyGrant(Base):
     wrapped_key: Mapped[bytes]
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     granted_at: Mapped[datetime]
+
+
+class ReportFile(Base):
+    """An evidence file of a report, sealed whole (`integrity.reports.evidence`); no file name is kept."""
+
+    __tablename__ = "report_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    size: Mapped[int]  # bytes of the stored (cleaned) file
+    media_type: Mapped[str] = mapped_column(String(100))
+    metadata_summary: Mapped[str] = mapped_column(String(300))  # Dutch, labels only ("verwijderd: GPS-locatie")
+    content_sealed: Mapped[bytes]
+
+
+class PendingFile(Base):
+    """A file sent in a chat before its report or follow-up message exists (attached by the action server).
+
+    `owner_hash` is a hash of the chat's pseudonymous sender id and the content is encrypted with a key derived
+    from that sender id, which only the channel and the action server know; expired rows are purged.
+    """
+
+    __tablename__ = "pending_files"
+    __table_args__ = (Index("ix_pending_files_owner_hash_created_at", "owner_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    size: Mapped[int]
+    media_type: Mapped[str] = mapped_column(String(100))
+    metadata_summary: Mapped[str] = mapped_column(String(300))
+    content_encrypted: Mapped[bytes]

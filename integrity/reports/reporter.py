@@ -167,8 +167,9 @@ def add_reporter_message(
     *,
     throttle_key: str | None = None,
     now: datetime | None = None,
-) -> None:
-    """A follow-up message from the reporter. Pass `throttle_key` from channels, as for `follow_up`.
+) -> str:
+    """A follow-up message from the reporter; returns the report id. Pass `throttle_key` from channels, as for
+    `follow_up`.
 
     The text is checked before the code, so a bad text costs no attempt.
     """
@@ -176,3 +177,4 @@ def add_reporter_message(
     now = now or utcnow()
     report_id, key = authenticate_reporter(session, code, throttle_key, now=now)
     add_reporter_message_with_key(session, report_id, key, text, now=now)
+    return report_id

@@ -1,4 +1,5 @@
-"""Scheduled retention: delete closed reports after the retention period (the web app runs this daily).
+"""Scheduled retention: delete closed reports (with their evidence files) after the retention period, and chat
+files never attached to a report after `evidence.PENDING_TTL` (the web app runs this daily).
 
 The same deletion is available by hand: `python -m integrity.reports.cli purge --older-than-days N`.
 """
@@ -10,7 +11,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrity.reports import casework, db
+from integrity.reports import casework, db, evidence
 
 logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 24 * 3600
@@ -31,7 +32,9 @@ def retention_days(value: str) -> int:
 def purge_once(sessions: sessionmaker[Session], days: int) -> int:
     with db.session_scope(sessions) as session:
         deleted = casework.purge_closed(session, days)
-    logger.info("Retention: deleted %d closed report(s) older than %d days", deleted, days)
+        expired = evidence.purge_expired_pending(session)
+    logger.info("Retention: deleted %d closed report(s) older than %d days and %d unclaimed chat file(s)",
+                deleted, days, expired)
     return deleted
 
 

@@ -127,8 +127,9 @@ def cmd_migrate_keys(args: argparse.Namespace) -> int:
     with _use_case() as session:
         result = key_migration.migrate(session, old_private, allow_unreadable=args.allow_unreadable,
                                        operator=f"cli:{getpass.getuser()}")
-    print(f"Migrated {result.reports} report(s), {result.messages} message(s), {result.notes} note(s) and "
-          f"{result.status_reasons} status reason(s); {result.grants} wrapped key(s).")
+    print(f"Migrated {result.reports} report(s), {result.messages} message(s), {result.notes} note(s), "
+          f"{result.files} evidence file(s) and {result.status_reasons} status reason(s); "
+          f"{result.grants} wrapped key(s).")
     for username, references in sorted(result.waiting.items()):
         print(f"  {username} has no key pair yet and waits for {len(references)} report(s): after their first "
               "login a colleague grants access (Toegang geven).")

@@ -38,6 +38,7 @@ ACTIONS = {
     "note_added": "added an internal note",
     "reply_sent": "sent a message to the reporter",
     "export": "exported statistics",
+    "file_downloaded": "downloaded an evidence file",
     "user_created": "created an account",
     "user_changed": "changed an account",
     "totp_enabled": "turned on the second factor",

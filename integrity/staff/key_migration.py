@@ -2,9 +2,10 @@
 
 With the old installation private key (opened once with the old passphrase), every report still sealed to it
 (`Report.public_key` is NULL) gets its own key pair: its content, reporter key, close reason, status reasons,
-messages and case notes are re-sealed to the new public key, and the new private key is wrapped for every staff
-member in scope who has a key pair (`access.grant_readers`). All in the caller's transaction; the CLI commits,
-and only then destroys the old private key file (`installation_key.destroy`).
+messages, case notes and evidence files (`report_files`, sealed whole with the report id inside) are re-sealed
+to the new public key, and the new private key is wrapped for every staff member in scope who has a key pair
+(`access.grant_readers`). All in the caller's transaction; the CLI commits, and only then destroys the old
+private key file (`installation_key.destroy`).
 
 Staff members get their key pair at their first login after the upgrade (or when their account is created), so
 let every coordinator log in once before migrating. A report that nobody could read afterwards stops the
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from integrity.reports import crypto, report_keys
 from integrity.reports.deadlines import utcnow
-from integrity.reports.models import Report, ReportMessage, StatusChange
+from integrity.reports.models import Report, ReportFile, ReportMessage, StatusChange
 from integrity.staff import access, audit
 from integrity.staff.models import CaseNote
 
@@ -37,6 +38,7 @@ class MigrationResult:
     messages: int = 0
     notes: int = 0
     status_reasons: int = 0
+    files: int = 0
     grants: int = 0
     unreadable: list[str] = field(default_factory=list)  # references with no wrapped key (allow_unreadable)
     waiting: dict[str, list[str]] = field(default_factory=dict)  # username -> references they wait for
@@ -68,6 +70,10 @@ def _migrate_one(session: Session, report: Report, old: PrivateKey, result: Migr
     for note in session.scalars(select(CaseNote).where(CaseNote.report_id == report.id)):
         note.body_sealed = _reseal(old, public, note.body_sealed, f"{what}, note {note.id}")
         result.notes += 1
+    for file in session.scalars(select(ReportFile).where(ReportFile.report_id == report.id)):
+        # The sealed plaintext keeps its report-id prefix (integrity.reports.evidence._seal_file): re-sealed whole.
+        file.content_sealed = _reseal(old, public, file.content_sealed, f"{what}, file {file.id}")
+        result.files += 1
     report.public_key = bytes(public)
     session.flush()
     change = access.grant_readers(session, report, private, now=now, require_one=False)
@@ -85,7 +91,8 @@ def migrate(session: Session, old_private: PrivateKey, *, allow_unreadable: bool
     now = now or utcnow()
     if session.get_bind().dialect.name == "postgresql":
         # No report, message or note sealed to the old key behind our back until the commit.
-        session.execute(text("LOCK TABLE reports, report_messages, status_changes, case_notes IN EXCLUSIVE MODE"))
+        session.execute(text("LOCK TABLE reports, report_messages, status_changes, case_notes, report_files "
+                             "IN EXCLUSIVE MODE"))
     result = MigrationResult()
     for report in session.scalars(select(Report).where(Report.public_key.is_(None))
                                   .order_by(Report.created_at, Report.id)).all():
@@ -98,5 +105,5 @@ def migrate(session: Session, old_private: PrivateKey, *, allow_unreadable: bool
             f"made (staff in scope without one: {waiting}), then run the migration again. Nothing was changed.")
     audit.record(session, "keys_migrated", username=operator, now=now,
                  detail=f"{result.reports} reports, {result.messages} messages, {result.notes} notes, "
-                        f"{result.grants} wrapped keys; {len(result.unreadable)} unreadable")
+                        f"{result.files} files, {result.grants} wrapped keys; {len(result.unreadable)} unreadable")
     return result

@@ -231,6 +231,7 @@ def test_script_stays_text(
     view = enter_code(client, report.code)
     response = send_message(client, view, f"Bericht {evil}")
     for page in (view.text, response.text):
+        page = page.replace('<script src="/static/evidence.js" defer></script>', "")  # our own upload control
         assert "<script" not in page
         assert "<img" not in page
     assert "Zie &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in response.text

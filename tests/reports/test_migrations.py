@@ -12,7 +12,7 @@ from integrity.reports.cli import alembic_config, upgrade
 
 TABLES = {"reports", "report_messages", "status_changes", "follow_up_attempts", "staff_users", "staff_sessions",
           "case_notes", "audit_log", "conversation_counts", "report_key_grants", "notification_events",
-          "notification_outbox", "job_runs"}
+          "notification_outbox", "job_runs", "report_files", "pending_files"}
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(empty_engine: Engine) -> None:

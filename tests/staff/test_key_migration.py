@@ -1,7 +1,7 @@
 """`python -m integrity.staff migrate-keys` on SQLite and PostgreSQL: an installation whose reports, messages,
-notes and status reasons are sealed to the old installation key is re-sealed to per-report keys wrapped for the
-staff in scope, and the old private key file is destroyed afterwards; a migration that would leave a report
-unreadable changes nothing.
+notes, status reasons and evidence files are sealed to the old installation key is re-sealed to per-report keys
+wrapped for the staff in scope, and the old private key file is destroyed afterwards; a migration that would
+leave a report unreadable changes nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from nacl.public import PrivateKey, PublicKey
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from integrity.reports import casework, crypto, installation_key, report_keys, reporter, submission
-from integrity.reports.models import Report, ReportKeyGrant, ReportMessage, StatusChange
+from integrity.reports import casework, crypto, evidence, installation_key, report_keys, reporter, submission
+from integrity.reports.models import Report, ReportFile, ReportKeyGrant, ReportMessage, StatusChange
 from integrity.reports.report_keys import Reader
-from integrity.staff import accounts, cases, user_keys
+from integrity.staff import accounts, cases, evidence_files, user_keys
 from integrity.staff.__main__ import main
 from integrity.staff.models import AuditEntry, CaseNote, Role, StaffUser
 from tests.plugins.report_store import PASSPHRASE, make_draft
@@ -26,6 +26,7 @@ SECRET = "Iemand op de dienst verkoopt de adresgegevens van burgers"
 NOTE = "Interne notitie: de logboeken van de databank opvragen"
 REPLY = "Dank je, over welke periode gaat het?"
 CLOSE = "Onderzocht en doorgegeven aan de tuchtoverheid"
+EVIDENCE = b"Uittreksel van de verkochte adressen, wijk Zuid"
 
 
 def staff(session: Session, name: str, role: Role = Role.COORDINATOR, actor: str | None = None) -> StaffUser:
@@ -54,6 +55,8 @@ def to_installation_key(session: Session, report: Report, reader: Reader, public
         change.reason_sealed = reseal(change.reason_sealed) if change.reason_sealed else None
     for note in session.scalars(select(CaseNote).where(CaseNote.report_id == report.id)):
         note.body_sealed = reseal(note.body_sealed)
+    for file in session.scalars(select(ReportFile).where(ReportFile.report_id == report.id)):
+        file.content_sealed = reseal(file.content_sealed)  # the report-id prefix inside stays, as before
     report.public_key = None
     session.execute(delete(ReportKeyGrant).where(ReportKeyGrant.report_id == report.id))
 
@@ -72,6 +75,9 @@ def old_installation(session: Session, engine: Engine, report_env: Path,
     reader = Reader(coordinator.id, key_of(coordinator))
     full = submission.submit_report(session, make_draft(what_happened=SECRET, preferred_route="audit_vlaanderen"))
     reporter.add_reporter_message(session, full.receipt_code, "Het gaat om de adressen van de wijk Zuid")
+    full_id = session.scalar(select(Report.id).where(Report.reference == full.reference))
+    assert full_id is not None
+    evidence.add_file(session, full_id, evidence.prepare(EVIDENCE))
     cases.reply(session, coordinator, full.reference, REPLY, reader.private_key)
     cases.add_note(session, coordinator, full.reference, NOTE)
     cases.change_status(session, coordinator, full.reference, "afgesloten", CLOSE)
@@ -104,7 +110,7 @@ def test_migration_rewraps_every_report_for_the_staff_in_scope_and_destroys_the_
 
     code, out, err = run(capsys, "migrate-keys")
     assert code == 0, err
-    assert "Migrated 2 report(s), 2 message(s), 1 note(s) and 1 status reason(s)" in out
+    assert "Migrated 2 report(s), 2 message(s), 1 note(s), 1 evidence file(s) and 1 status reason(s)" in out
     assert "coord-laat has no key pair yet and waits for 2 report(s)" in out
     assert "Destroyed the old installation key" in out
     assert not installation_key.keys_exist() and not (report_env / installation_key.PRIVATE_KEY_FILE).exists()
@@ -118,6 +124,11 @@ def test_migration_rewraps_every_report_for_the_staff_in_scope_and_destroys_the_
     assert [m.text for m in view.detail.messages] == ["Het gaat om de adressen van de wijk Zuid", REPLY]
     assert [n.text for n in view.notes] == [NOTE] and view.detail.close_reason == CLOSE
     assert view.detail.history[-1].reason == CLOSE
+    migrated = session.scalar(select(Report).where(Report.reference == old_installation["full"]))
+    assert migrated is not None
+    [file] = evidence.list_files(session, migrated.id)
+    assert evidence_files.download(session, coordinator, migrated.reference, file.id, key_of(coordinator))[1] == \
+        EVIDENCE, "the evidence file is re-sealed to the report's key, its report binding intact"
     handler_view = cases.open_case(session, handler, old_installation["full"], key_of(handler))
     assert handler_view.detail.content["what_happened"] == SECRET  # forwarded to their actor: in scope
     with pytest.raises(report_keys.NoAccess):  # the plain report is not for Audit Vlaanderen
@@ -125,7 +136,7 @@ def test_migration_rewraps_every_report_for_the_staff_in_scope_and_destroys_the_
     assert reporter.follow_up(session, old_installation["code"], "migration-test").reference == \
         old_installation["full"], "the receipt code still opens the reporter's copy"
     assert session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "keys_migrated")).startswith(
-        "2 reports, 2 messages, 1 notes")
+        "2 reports, 2 messages, 1 notes, 1 files")
     session.commit()
     code, out, _ = run(capsys, "migrate-keys")  # the old key is gone: a second run cannot happen by accident
     assert code == 1

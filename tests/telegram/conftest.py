@@ -29,6 +29,7 @@ from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.telegram.app import build_application
 from bot.telegram.config import TelegramConfig
+from bot.telegram.files import FileIntake
 from bot.telegram.handlers import RetryPolicy
 from bot.texts import channel_texts
 from devtools.stack import free_port
@@ -51,6 +52,8 @@ class FakeBotApi(BaseRequest):
         self.delivered: list[dict[str, Any]] = []  # sendMessage calls that succeeded
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
         self._message_ids = itertools.count(5000)
+        self.files: dict[str, bytes] = {}  # file_id -> bytes, for getFile and the file download
+        self.broken_downloads: set[str] = set()  # file_ids whose download fails after getFile
 
     @property
     def read_timeout(self) -> float | None:
@@ -78,7 +81,15 @@ class FakeBotApi(BaseRequest):
                          **timeouts: Any) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
+        if "/file/bot" in url:  # a file download (File.download_as_bytearray)
+            self.calls.append(("download", {"file_id": name}))
+            if name in self.broken_downloads or name not in self.files:
+                return 404, b"Not Found"
+            return 200, self.files[name]
         self.calls.append((name, params))
+        if name == "getFile" and params.get("file_id") not in self.files:
+            missing = {"ok": False, "error_code": 400, "description": "Bad Request: file not found"}
+            return 400, json.dumps(missing).encode()
         failures = self._failures.get(name)
         if failures:
             status, parameters = failures.popleft()
@@ -101,6 +112,10 @@ class FakeBotApi(BaseRequest):
             return message
         if name == "getUpdates":
             return []
+        if name == "getFile":
+            file_id = params["file_id"]
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.files[file_id]),
+                    "file_path": f"documents/{file_id}"}
         return True  # sendChatAction, answerCallbackQuery, editMessageReplyMarkup, setWebhook, deleteWebhook
 
 
@@ -260,7 +275,7 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
     harnesses: list[Harness] = []
 
     async def make(rasa_url: str, *, limit: int = 1000, rasa_timeout: float = 15.0,
-                   fail_first: int = 0) -> Harness:
+                   fail_first: int = 0, files: FileIntake | None = None) -> Harness:
         transport, clock, sleeps = RecordingTransport(fail_first), Clock(), []
 
         async def sleep(seconds: float) -> None:
@@ -271,7 +286,7 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         config = TelegramConfig(token=TOKEN, rasa_url=rasa_url, api_base_url="http://127.0.0.1:9")
         application = build_application(config, client, secret=secret, request=api, texts=TEXTS,
                                         limiter=RateLimiter(limit, 60.0, clock=clock),
-                                        retry=RetryPolicy(attempts=3, backoff=0.5, sleep=sleep))
+                                        retry=RetryPolicy(attempts=3, backoff=0.5, sleep=sleep), files=files)
         await application.initialize()
         harness = Harness(application, api, transport, secret, clock, sleeps)
         harnesses.append(harness)
