@@ -225,6 +225,9 @@ def test_the_telegram_gateway_accepts_its_configuration(services: dict[str, dict
     gateway_ip = services["telegram"]["networks"]["backend"]["ipv4_address"]
     assert "location /telegram/" in nginx and f"proxy_pass http://{gateway_ip}:{config.webhook_port};" in nginx
     assert config.webhook_listen == gateway_ip, "the gateway listens on the backend network only"
+    # Photos and documents wait in the report store (evidence files): the gateway needs the database.
+    assert env_of(services["telegram"])["DATABASE_URL_FILE"] == "/run/secrets/database_url"
+    assert "database_url" in services["telegram"]["secrets"]
 
 
 def prepare(tmp_path: Path) -> subprocess.CompletedProcess[str]:
