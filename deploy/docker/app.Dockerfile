@@ -22,7 +22,7 @@ WORKDIR /app
 COPY requirements/main.lock requirements/main.lock
 RUN --mount=type=cache,id=integrity-pip,target=/root/.cache/pip --mount=type=secret,id=pip_ca \
     if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
-    grep -v -E '^(pytest|pytest-asyncio|ruff|playwright|hypothesis)==' requirements/main.lock > /tmp/runtime.lock \
+    grep -v -E '^(pytest|pytest-asyncio|ruff|playwright|hypothesis|mutmut)==' requirements/main.lock > /tmp/runtime.lock \
     && python3 -m venv /opt/venv && /opt/venv/bin/pip install -q -r /tmp/runtime.lock && rm /tmp/runtime.lock \
     && /opt/venv/bin/pip check
 

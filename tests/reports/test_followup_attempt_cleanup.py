@@ -35,7 +35,7 @@ def test_a_new_failure_deletes_the_attempts_that_left_the_window(session: Sessio
     assert stored(session) == [("a", T0), ("b", T0 + timedelta(minutes=5))]
     fail(session, "c", T0 + reporter.FOLLOW_UP_WINDOW)  # a's attempt is exactly ten minutes old: gone
     assert stored(session) == [("b", T0 + timedelta(minutes=5)), ("c", T0 + timedelta(minutes=10))]
-    submitted = submission.submit_report(session, make_draft(), keys.public, now=T0)
+    submitted = submission.submit_report(session, make_draft(), now=T0)
     reporter.authenticate_reporter(session, submitted.receipt_code, "a", now=T0 + timedelta(minutes=30))
     assert len(stored(session)) == 2, "a right code neither stores nor deletes attempts"
     with pytest.raises(UnknownReceipt):

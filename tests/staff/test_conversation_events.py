@@ -54,11 +54,13 @@ def test_a_decision_that_cannot_be_counted_is_logged_by_type_only(monkeypatch: p
         [(logging.WARNING, "Conversation event not counted: KeyError")]
 
 
-def test_fallback_rate_counts_hand_overs_and_emergencies_as_questions() -> None:
+def test_fallback_rate_counts_hand_overs_as_questions_and_leaves_emergencies_out() -> None:
     assert analytics.fallback_rate({}) is None
     assert analytics.fallback_rate({"report_started": 4}) is None
     assert analytics.fallback_rate({"topic": 3}) == 0.0
-    assert analytics.fallback_rate({"topic": 1, "fallback": 1, "handover": 1, "emergency": 1}) == 0.25
+    assert analytics.fallback_rate({"emergency": 2}) is None
+    # An emergency is not counted: with the day's other counts shown, the rate would give a suppressed count away.
+    assert analytics.fallback_rate({"topic": 1, "fallback": 1, "handover": 1, "emergency": 1}) == 1 / 3
 
 
 def test_only_topic_and_fallback_events_are_counted_per_topic(sessions: sessionmaker[Session]) -> None:
