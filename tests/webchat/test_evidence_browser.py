@@ -1,6 +1,8 @@
 """Evidence files end to end in Chromium: a report with a photo whose EXIF holds GPS coordinates, sent through the
 web chat (real web app, Rasa and action server), arrives in the back office without them, and its download is in
-the audit log. The upload control is used with the keyboard only; the result is announced in the conversation.
+the audit log; the coordinator's notification mail (through a real SMTP server process) holds the reference and a
+link, never what the reporter wrote. The upload control is used with the keyboard only; the result is announced in
+the conversation.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
+from integrity.notifications import jobs
+from integrity.notifications.settings import MailSettings
 from integrity.reports import db
 from integrity.staff import accounts
 from integrity.staff.models import AuditEntry, Role
 from tests import evidence_samples as samples
 from tests.conftest import ReportStore
+from tests.notifications.mailserver import MailServer
 from tests.webchat.browser import ARTIFACTS
 from tests.webchat.test_chat_browser import browser, browser_present, new_page, web_url  # noqa: F401  (fixtures)
 
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.rasa
 
-USERNAME, PASSWORD = "coordinator-bestanden", "een lang wachtwoord 42"
+USERNAME, PASSWORD, EMAIL = "coordinator-bestanden", "een lang wachtwoord 42", "chris.coordinator@org.test"
 STORY = "Mijn diensthoofd laat facturen van zijn schoonbroer goedkeuren zonder offerte. ZX-FILE-17"
 REFERENCE = re.compile(r"referentie (M-\d{4}-[0-9A-Z]+)")
 CODE = re.compile(r"Je ontvangstcode is: (\d{4} \d{4} \d{4} \d{4})")
@@ -54,7 +59,7 @@ def test_a_photo_sent_in_the_chat_reaches_the_case_without_gps_and_its_download_
     engine = db.make_engine(report_store.database_url)
     with db.make_sessionmaker(engine).begin() as session:  # before the report: it gets the report's key
         accounts.create_user(session, USERNAME, "Chris Coördinator", Role.COORDINATOR, PASSWORD,
-                             profile_id="vlaamse-overheid")
+                             profile_id="vlaamse-overheid", email=EMAIL)
 
     page, problems = new_page(viewport={"width": 1000, "height": 1000})
     page.goto(f"{web_url}/chat")
@@ -129,6 +134,24 @@ def test_a_photo_sent_in_the_chat_reaches_the_case_without_gps_and_its_download_
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "file_downloaded",
                                                            AuditEntry.report_reference == reference)).all()
         assert [entry.username for entry in entries] == [USERNAME]
+
+    # The coordinator's mail about the new report, sent to a real SMTP server process: the reference and a link.
+    server = MailServer(tmp_path / "mail")
+    server.start()
+    try:
+        settings = MailSettings(host="127.0.0.1", port=server.port, security="none", sender="integriteit@test.example",
+                                timeout=5, base_url=web_url, hourly_cap=100)
+        jobs.tick(db.make_sessionmaker(engine), settings)
+        mails = [mail for mail in server.wait_for(1) if str(mail["To"]) == EMAIL]
+    finally:
+        server.stop()
+    about = [mail for mail in mails if reference in mail.get_content()]
+    assert about, [str(mail["Subject"]) for mail in mails]
+    for mail in about:
+        text = f"{mail['Subject']}\n{mail.get_content()}"
+        assert f"{web_url}/beheer/meldingen/{reference}" in text
+        for secret in ("schoonbroer", "facturen", "ZX-FILE-17", "Fraude", "foto", "factuur", code.group(1)):
+            assert secret not in text, f"{secret!r} in the mail"
     engine.dispose()
     staff_context.close()
     assert staff_problems == []
