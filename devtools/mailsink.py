@@ -10,6 +10,7 @@ import argparse
 import itertools
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -51,8 +52,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--dir", type=Path, default=Path("var") / "mail", help="where the .eml files go")
     parser.add_argument("--quiet", action="store_true", help="no line per mail")
+    parser.add_argument("--tls", choices=["starttls", "tls"], help="require STARTTLS, or speak implicit TLS")
+    parser.add_argument("--cert", type=Path, help="with --tls: the server certificate (PEM)")
+    parser.add_argument("--key", type=Path, help="with --tls: its private key (PEM)")
     args = parser.parse_args(argv)
-    controller = Controller(SaveToDirectory(args.dir, args.quiet), hostname=args.host, port=args.port)
+    handler = SaveToDirectory(args.dir, args.quiet)
+    if args.tls:
+        if not (args.cert and args.key):
+            parser.error("--tls needs --cert and --key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        controller = (Controller(handler, hostname=args.host, port=args.port, tls_context=context,
+                                 require_starttls=True) if args.tls == "starttls" else
+                      Controller(handler, hostname=args.host, port=args.port, ssl_context=context))
+    else:
+        controller = Controller(handler, hostname=args.host, port=args.port)
     controller.start()
     print(f"mail sink: listening on {args.host}:{args.port}, writing mails to {args.dir}", flush=True)
     stop = threading.Event()

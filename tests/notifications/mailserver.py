@@ -21,11 +21,12 @@ class MailServer:
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    options: tuple[str, ...] = ()  # more devtools.mailsink options, e.g. ("--tls", "starttls", "--cert", ...)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devtools.mailsink", "--port", str(self.port), "--dir", str(self.directory),
-             "--quiet"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+             "--quiet", *self.options], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
