@@ -12,8 +12,6 @@ axe can be injected) and fails on console errors other than the expected 4xx ans
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.wait_ready import wait_ready
-from devtools.stack import REPO, free_port, rasa_env
+from devtools.stack import rasa_env
 from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.staff import accounts, user_keys
 from integrity.staff.models import Role
+from tests.webchat.browser import web_app_process
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -83,24 +81,10 @@ def fake_rasa() -> Iterator[str]:
 
 @contextmanager
 def web_app(log: Path, env: dict[str, str], secrets: tuple[str, ...]) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     child_env = {name: value for name, value in rasa_env(**env).items()
                  if name not in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE")}
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO,
-                                   env=child_env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        if wait_ready([f"{url}/beheer/aanmelden"], timeout=60):
-            pytest.fail(f"the web app did not start; see {log}")
+    with web_app_process(log, child_env, "/beheer/aanmelden") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     text = log.read_text(encoding="utf-8", errors="replace")
     for secret in (WHAT_HAPPENED, PASSWORD, *secrets):
         assert secret not in text, f"the web app logged report content or a secret ({log})"

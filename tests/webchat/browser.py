@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devtools.stack import REPO
+from bot.wait_ready import wait_ready
+from devtools.stack import REPO, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -42,3 +45,25 @@ def launched_chromium(timeout_ms: int) -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextmanager
+def web_app_process(log: Path, env: dict[str, str], ready_path: str) -> Iterator[str]:
+    """`python -m backoffice` on a free port with exactly `env`, its output in `log`; yields its base URL once
+    `ready_path` answers, and stops it afterwards (terminate, then kill after 20 s)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        if wait_ready([f"{url}{ready_path}"], timeout=60):
+            pytest.fail(f"the web app did not start; see {log}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +21,13 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from bot.wait_ready import wait_ready
-from devtools.stack import REPO, free_port, rasa_env
+from devtools.stack import rasa_env
 from integrity.reports import db, schemas, submission
 from integrity.reports.cli import upgrade
 from integrity.reports.models import Report, ReportStatus
 from integrity.staff import accounts
 from integrity.staff.models import AuditEntry, Role
-from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
+from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser, web_app_process
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -74,25 +71,13 @@ def backoffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             submitted = submission.submit_report(session, draft)
         engine.dispose()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = base / "web.log"
     child_env = {name: value for name, value in rasa_env(**env).items()
                  if name not in ("BACKOFFICE_SECRET", "INTEGRITY_KEY_PASSPHRASE")}
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO,
-                                   env=child_env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        if wait_ready([f"{url}/beheer/aanmelden"], timeout=60):
-            pytest.fail(f"the web app did not start; see {log}")
-        yield Setup(url, submitted.reference, submitted.receipt_code, env["DATABASE_URL"])
+        with web_app_process(log, child_env, "/beheer/aanmelden") as url:
+            yield Setup(url, submitted.reference, submitted.receipt_code, env["DATABASE_URL"])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         log_text = log.read_text(encoding="utf-8", errors="replace")
         for secret in (WHAT_HAPPENED, REPLY, NOTE, CLOSE_REASON, PASSWORD,
                        submitted.receipt_code.replace(" ", "")):

@@ -6,8 +6,6 @@ Screenshots go to `test-artifacts/` (git-ignored). Playwright never downloads a 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.wait_ready import wait_ready
-from devtools.stack import REPO, Stack, free_port, rasa_env
+from devtools.stack import Stack, free_port, rasa_env
 from tests.conftest import ReportStore
-from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser
+from tests.webchat.browser import ARTIFACTS, launched_chromium, require_browser, web_app_process
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -45,23 +42,8 @@ def browser_present() -> None:
 @contextmanager
 def web_app(log_dir: Path, env: dict[str, str], rasa_url: str) -> Iterator[str]:
     """`python -m backoffice` on a free port, talking to `rasa_url`; yields its base URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = log_dir / f"web-{port}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "backoffice", "--port", str(port)], cwd=REPO,
-                                   env=rasa_env(**env, RASA_URL=rasa_url), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        if wait_ready([f"{url}/chat"], timeout=60):
-            pytest.fail(f"the web app did not start; see {log}")
+    with web_app_process(log_dir / f"web-{free_port()}.log", rasa_env(**env, RASA_URL=rasa_url), "/chat") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
